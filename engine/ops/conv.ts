@@ -1,0 +1,108 @@
+// 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
+// gradients as implicit GEMMs on one core (see shaders/conv.ts).
+import { convDataGradA, convDataGradB, convForwardA, convMatrixB, convWeightGradA } from '../../shaders/conv.js';
+import { record } from '../autograd.js';
+import { assertDType, type Tensor } from '../tensor.js';
+import { gemm } from './gemm.js';
+import { reduceRaw } from './reduce.js';
+import { shapes } from './run.js';
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  dilation?: number | [number, number];
+}
+
+export interface ConvGeometry {
+  N: number; H: number; W: number; Ci: number;
+  Ho: number; Wo: number; Co: number;
+  KH: number; KW: number;
+  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
+}
+
+const pair = (v: number | [number, number] | undefined, fallback: number): [number, number] => (v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : v);
+
+export function convGeometry(x: Tensor, w: Tensor, options: Conv2dOptions): ConvGeometry {
+  const op = 'conv2d';
+  if (x.rank !== 4) throw new Error(`${op}: input must be NHWC [N, H, W, C], got ${x.describe()}`);
+  if (w.rank !== 4) throw new Error(`${op}: weight must be HWIO [KH, KW, Cin, Cout], got ${w.describe()}`);
+  const [N, H, W, Ci] = x.shape;
+  const [KH, KW, wCi, Co] = w.shape;
+  if (wCi !== Ci) throw new Error(`${op}: weight ${w.describe()} expects ${wCi} input channels but input ${x.describe()} has ${Ci}`);
+  const [sh, sw] = pair(options.stride, 1);
+  const [ph, pw] = pair(options.padding, 0);
+  const [dh, dw] = pair(options.dilation, 1);
+  for (const [name, v, min] of [['stride', sh, 1], ['stride', sw, 1], ['padding', ph, 0], ['padding', pw, 0], ['dilation', dh, 1], ['dilation', dw, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new Error(`${op}: ${name} must be an integer ≥ ${min}, got ${v} (input ${x.describe()}, weight ${w.describe()})`);
+  }
+  const Ho = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
+  const Wo = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
+  if (Ho < 1 || Wo < 1) {
+    throw new Error(`${op}: a ${KH}x${KW} kernel (dilation ${dh},${dw}) with stride ${sh},${sw} and padding ${ph},${pw} does not fit input ${x.describe()} (output would be ${Ho}x${Wo})`);
+  }
+  return { N, H, W, Ci, Ho, Wo, Co, KH, KW, sh, sw, ph, pw, dh, dw };
+}
+
+const geometryUniforms = (g: ConvGeometry) => ({ H: g.H, W: g.W, Ci: g.Ci, Ho: g.Ho, Wo: g.Wo, Co: g.Co, KW: g.KW, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw });
+
+function describe(g: ConvGeometry): string {
+  return `[${g.N},${g.H},${g.W},${g.Ci}]→[${g.N},${g.Ho},${g.Wo},${g.Co}] k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
+}
+
+export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, bias?: Tensor, relu = false): Tensor {
+  const y = gemm({
+    M: g.N * g.Ho * g.Wo, N: g.Co, K: g.KH * g.KW * g.Ci,
+    a: convForwardA(g.Ci % 4 === 0),
+    b: convMatrixB(g.Co % 4 === 0),
+    inputs: { xbuf: x, Bbuf: w },
+    uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },
+    bias, relu,
+    label: `conv2d forward ${describe(g)}`,
+  });
+  const out = y.view([g.N, g.Ho, g.Wo, g.Co]);
+  y.dispose();
+  return out;
+}
+
+export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const vec = g.Co % 4 === 0;
+  const dx = gemm({
+    M: g.N * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,
+    a: convDataGradA(vec),
+    b: convDataGradB(vec),
+    inputs: { dybuf: dy, wbuf: w },
+    uniforms: geometryUniforms(g),
+    label: `conv2d data-grad ${describe(g)}`,
+  });
+  const out = dx.view([g.N, g.H, g.W, g.Ci]);
+  dx.dispose();
+  return out;
+}
+
+export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const dw = gemm({
+    M: g.KH * g.KW * g.Ci, N: g.Co, K: g.N * g.Ho * g.Wo,
+    a: convWeightGradA(g.Ci % 4 === 0),
+    b: convMatrixB(g.Co % 4 === 0),
+    inputs: { xbuf: x, Bbuf: dy },
+    uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },
+    label: `conv2d weight-grad ${describe(g)}`,
+  });
+  const out = dw.view([g.KH, g.KW, g.Ci, g.Co]);
+  dw.dispose();
+  return out;
+}
+
+/** y = conv2d(x, w) + bias, NHWC / HWIO, with autograd. */
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  assertDType('conv2d', x, 'f32');
+  assertDType('conv2d', w, 'f32');
+  const g = convGeometry(x, w, options);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Co)) throw new Error(`conv2d: bias must have shape [${g.Co}], got ${bias.describe()} (${shapes(x, w)})`);
+  const y = conv2dForwardRaw(x, w, g, bias ?? undefined);
+  return record('conv2d', [x, w, bias], y, [x, w], (dy, [sx, sw]) => [
+    x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
+    w.requiresGrad ? conv2dWeightGradRaw(sx, dy, g) : null,
+    bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
+  ]);
+}

@@ -1,0 +1,74 @@
+// Chooses tiles and K-splits for the GEMM core and runs it: shared by matmul, linear and conv.
+import { gemmProgram, gemmWorkgroups, type OperandReader } from '../../shaders/gemm.js';
+import { empty, type Tensor } from '../tensor.js';
+import { addRaw, reluRaw } from './elementwise.js';
+import { reduceRaw } from './reduce.js';
+import { run } from './run.js';
+
+export interface GemmProblem {
+  M: number;
+  N: number;
+  K: number;
+  batches?: number;
+  a: OperandReader;
+  b: OperandReader;
+  /** Tensors bound by name (the readers' bindings, plus `bias` when given). */
+  inputs: Record<string, Tensor>;
+  /** The readers' uniform values. */
+  uniforms: Record<string, number>;
+  bias?: Tensor;
+  relu?: boolean;
+  label: string;
+}
+
+// Below this many threads a GEMM splits K to keep every core (or SM) busy.
+const TARGET_THREADS = 4096;
+// A split should still do a decent amount of work per thread.
+const MIN_K_PER_SPLIT = 64;
+
+export interface GemmTiling {
+  tm: number;
+  tn: number;
+  splits: number;
+  kChunk: number;
+}
+
+export function chooseTiling(M: number, N: number, K: number, batches: number): GemmTiling {
+  const tm = M >= 8 ? 8 : 4;
+  const tn = N >= 16 ? 16 : N >= 8 ? 8 : 4;
+  const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
+  let splits = 1;
+  if (threads < TARGET_THREADS && K >= 2 * MIN_K_PER_SPLIT) {
+    splits = Math.min(Math.ceil(TARGET_THREADS / threads), Math.floor(K / MIN_K_PER_SPLIT));
+  }
+  const kChunk = Math.ceil(Math.ceil(K / splits) / 4) * 4;
+  splits = Math.max(1, Math.ceil(K / Math.max(kChunk, 4)));
+  return { tm, tn, splits, kChunk: Math.max(kChunk, 4) };
+}
+
+/** Runs C[batches, M, N] = A·B (+ bias, ReLU) and returns C. */
+export function gemm(p: GemmProblem): Tensor {
+  const batches = p.batches ?? 1;
+  const { tm, tn, splits, kChunk } = chooseTiling(p.M, p.N, p.K, batches);
+  const vecStore = p.N % 4 === 0;
+  const fused = splits === 1;
+  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, bias: fused && !!p.bias, relu: fused && !!p.relu, label: p.label });
+  const out = empty([batches * splits * p.M * p.N]);
+  const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
+  if (fused && p.bias) tensors.bias = p.bias;
+  const uniforms = { ...p.uniforms, M: p.M, N: p.N, K: p.K, kChunk, splits, batches };
+  if (out.size > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches), p.label);
+  if (fused) return out;
+  const summed = reduceRaw('sum', out, batches, splits, p.M * p.N);
+  out.dispose();
+  if (!p.bias && !p.relu) return summed;
+  // Split-K: apply the epilogue after the partial tiles are summed.
+  const rows = summed.view([batches * p.M, p.N]);
+  summed.dispose();
+  const biased = p.bias ? addRaw(rows, p.bias) : rows;
+  if (biased !== rows) rows.dispose();
+  if (!p.relu) return biased;
+  const activated = reluRaw(biased);
+  biased.dispose();
+  return activated;
+}

@@ -1,0 +1,114 @@
+// A Program is one compute shader variant: its cache key, its storage bindings, its uniforms and its
+// WGSL body. The runtime writes the binding and uniform declarations itself, so a program's source
+// only says what it computes.
+
+export type ScalarType = 'f32' | 'i32' | 'u32';
+export type StorageElement = ScalarType | 'vec4<f32>' | 'vec4<i32>' | 'vec4<u32>' | 'vec2<u32>';
+
+export interface StorageBinding {
+  name: string;
+  /** 'read' binds as read-only storage; 'read_write' for outputs. */
+  access: 'read' | 'read_write';
+  element: StorageElement;
+}
+
+export interface UniformField {
+  name: string;
+  type: ScalarType;
+}
+
+export interface Program {
+  /** Identifies the generated WGSL: programs with equal keys must generate identical source. */
+  readonly key: string;
+  readonly bindings: readonly StorageBinding[];
+  readonly uniforms: readonly UniformField[];
+  /** Threads per workgroup; the source's entry point must declare the same (see WORKGROUP_SIZE). */
+  readonly workgroupSize: number;
+  /** Set when the source uses f16 (needs the adapter's shader-f16 feature). */
+  readonly f16?: boolean;
+  /** The shader body: helper functions and `fn main`. Declarations are prepended by the runtime. */
+  source(): string;
+}
+
+/** Storage binding helpers, so programs read like their WGSL declarations. */
+export const read = (name: string, element: StorageElement = 'f32'): StorageBinding => ({ name, access: 'read', element });
+export const write = (name: string, element: StorageElement = 'f32'): StorageBinding => ({ name, access: 'read_write', element });
+export const u32 = (name: string): UniformField => ({ name, type: 'u32' });
+export const i32 = (name: string): UniformField => ({ name, type: 'i32' });
+export const f32 = (name: string): UniformField => ({ name, type: 'f32' });
+
+/** Bytes one dispatch's uniforms take: 4 per field, padded to 16 as WGSL requires of a uniform struct. */
+export function uniformBytes(fields: readonly UniformField[]): number {
+  return Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
+}
+
+/**
+ * The full WGSL of a program: uniform struct at binding 0, storage buffers from binding 1, a
+ * `workgroupIndex` helper that folds 2-D dispatches (used past 65535 workgroups) back to a line,
+ * then the program's own body.
+ */
+export function assembleSource(program: Program, enableF16: boolean): string {
+  const lines: string[] = [];
+  if (enableF16) lines.push('enable f16;');
+  const fields = program.uniforms.length > 0 ? program.uniforms : [{ name: '_unused', type: 'u32' as const }];
+  lines.push(`struct Params {\n${fields.map((f) => `  ${f.name}: ${f.type},`).join('\n')}\n}`);
+  lines.push('@group(0) @binding(0) var<uniform> params: Params;');
+  program.bindings.forEach((b, i) => {
+    lines.push(`@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.element}>;`);
+  });
+  lines.push(`const WORKGROUP_SIZE: u32 = ${program.workgroupSize}u;`);
+  lines.push('fn workgroupIndex(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }');
+  lines.push(program.source());
+  return lines.join('\n');
+}
+
+export interface CompiledProgram {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  uniformBytes: number;
+  id: number;
+}
+
+/** Pipelines and bind-group layouts, created once per program key. */
+export class PipelineCache {
+  private cache = new Map<string, CompiledProgram>();
+  private nextId = 1;
+  compileMs = 0;
+
+  constructor(private device: GPUDevice, private enableF16: boolean) {}
+
+  get(program: Program): CompiledProgram {
+    let compiled = this.cache.get(program.key);
+    if (!compiled) {
+      const t0 = performance.now();
+      compiled = this.compile(program);
+      this.compileMs += performance.now() - t0;
+      this.cache.set(program.key, compiled);
+    }
+    return compiled;
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private compile(program: Program): CompiledProgram {
+    const code = assembleSource(program, this.enableF16 && !!program.f16);
+    const module = this.device.createShaderModule({ code, label: program.key });
+    const entries: GPUBindGroupLayoutEntry[] = [
+      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+      ...program.bindings.map((b, i) => ({
+        binding: i + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+      })),
+    ];
+    const layout = this.device.createBindGroupLayout({ entries, label: program.key });
+    const pipeline = this.device.createComputePipeline({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label: program.key }),
+      compute: { module, entryPoint: 'main' },
+      label: program.key,
+    });
+    return { pipeline, layout, uniformBytes: uniformBytes(program.uniforms), id: this.nextId++ };
+  }
+}

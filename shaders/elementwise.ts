@@ -1,0 +1,58 @@
+// Elementwise maps y = f(a[, b[, c]]) from one template. An op is a WGSL expression over `a`, `b`,
+// `c` of type T (f32, or vec4<f32> on the vectorised path) and the scalar uniforms s0, s1; write
+// constants as T(1.0) so one expression serves both widths. Inputs of another shape broadcast
+// NumPy-style through per-input strides (0 on broadcast dimensions).
+import { f32, u32, type Program, type StorageElement, type UniformField } from '../engine/program.js';
+
+export const MAX_RANK = 6;
+const WG = 64;
+
+export interface MapSpec {
+  name: string;
+  arity: 1 | 2 | 3;
+  expr: string;
+}
+
+const inputNames = ['a', 'b', 'c'] as const;
+
+/**
+ * mode 'same': every input has the output's shape (flat index; vec4 when the size allows).
+ * mode 'broadcast': inputs are read through strides over the output's (≤ 6-D) coordinates.
+ */
+export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: boolean): Program {
+  const names = inputNames.slice(0, spec.arity);
+  const element: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
+  const uniforms: UniformField[] = [u32('count'), f32('s0'), f32('s1')];
+  if (mode === 'broadcast') {
+    for (let d = 0; d < MAX_RANK; d++) uniforms.push(u32(`d${d}`));
+    for (const n of names) for (let d = 0; d < MAX_RANK; d++) uniforms.push(u32(`${n}s${d}`));
+  }
+  const bindings = [...names.map((n) => ({ name: `${n}buf`, access: 'read' as const, element })), { name: 'out', access: 'read_write' as const, element }];
+  const key = `map_${spec.name}_${spec.arity}_${mode}_${vec4 ? 4 : 1}`;
+  const source = () => {
+    const offsets: string[] = [];
+    if (mode === 'broadcast') {
+      offsets.push('var rest = i;');
+      for (const n of names) offsets.push(`var ${n}off = 0u;`);
+      for (let d = MAX_RANK - 1; d >= 0; d--) {
+        offsets.push(`{ let c = rest % params.d${d}; rest = rest / params.d${d};`);
+        for (const n of names) offsets.push(`  ${n}off += c * params.${n}s${d};`);
+        offsets.push('}');
+      }
+    }
+    const loads = names.map((n) => `let ${n} = ${n}buf[${mode === 'broadcast' ? `${n}off` : 'i'}];`);
+    return `
+alias T = ${element};
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  if (i >= params.count) { return; }
+  ${offsets.join('\n  ')}
+  ${loads.join('\n  ')}
+  out[i] = ${spec.expr};
+}`;
+  };
+  return { key, bindings, uniforms, workgroupSize: WG, source };
+}
+
+export const mapWorkgroups = (count: number) => Math.ceil(count / WG);

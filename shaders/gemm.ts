@@ -1,0 +1,205 @@
+// One register-blocked GEMM core, C[M,N] = Σ_k A(m,k)·B(k,n), used by matmul and by all three conv
+// directions (implicit GEMM). Each thread owns a TM×TN tile of C held in vec4 registers and walks K
+// four at a time; there is no shared memory (on CPU-backed adapters like lavapipe register blocking
+// beat shared-memory tiling by several times). How A and B are read is supplied by "operand readers"
+// (plain row-major matrices, or im2col-style gathers for convolutions), and K can be split across
+// threads with partial tiles summed by a second pass when M·N alone offers too little parallelism.
+import type { Program, StorageBinding, UniformField } from '../engine/program.js';
+import { u32, write } from '../engine/program.js';
+
+/** How one operand is read. Indices are "outer" = m for A, n for B. */
+export interface OperandReader {
+  /** Distinguishes generated code in the pipeline cache key. */
+  key: string;
+  bindings: StorageBinding[];
+  uniforms: UniformField[];
+  /** Memory runs along K (true) or along the outer dimension (false). */
+  kContiguous: boolean;
+  /** Reads 4 consecutive elements along the contiguous dimension at once. */
+  vec4: boolean;
+  /**
+   * Statements run once per thread for outer index `o` (a WGSL u32 expression, already clamped to
+   * the matrix) of tile slot `t`. For vec4 outer-contiguous readers, `t` indexes groups of 4.
+   */
+  outerSetup(t: number, o: string): string;
+  /** Statements at the start of each 4-wide K block; `k` is the block's first index. */
+  kSetup(k: string): string;
+  /** Helper WGSL functions the loads call (module scope). */
+  functions?: string;
+  /** Scalar load for tile slot t at k + kk. */
+  load(t: number, kk: number): string;
+  /** vec4 load: along K for slot t (kk = 0), or along the outer dim for group t at k + kk. */
+  loadVec(t: number, kk: number): string;
+}
+
+export interface GemmConfig {
+  a: OperandReader;
+  b: OperandReader;
+  /** Rows and columns of C per thread (tn a multiple of 4). */
+  tm: number;
+  tn: number;
+  /** C row length allows vec4 stores. */
+  vecStore: boolean;
+  /** Optional per-column bias added before the store (binding `bias`). */
+  bias: boolean;
+  /** Optional ReLU on the stored value. */
+  relu: boolean;
+  label: string;
+}
+
+const WG = 64;
+
+/**
+ * Uniforms of the core, in order: M, N, K, kChunk (multiple of 4), splits, batches, then the
+ * readers' own. A dispatch covers batches × splits × ceil(M/tm) × ceil(N/tn) threads.
+ */
+export function gemmProgram(cfg: GemmConfig): Program {
+  const { a, b, tm, tn } = cfg;
+  if (tn % 4 !== 0 || tm % 4 !== 0) throw new Error(`gemm: tile ${tm}x${tn} must be multiples of 4`);
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}`;
+  const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
+  const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms];
+  // Readers of one conv share geometry uniforms: declare each name once.
+  const uniforms = all.filter((f, i) => all.findIndex((g) => g.name === f.name) === i);
+  return { key, bindings, uniforms, workgroupSize: WG, source: () => gemmSource(cfg) };
+}
+
+function gemmSource(cfg: GemmConfig): string {
+  const { a, b, tm, tn } = cfg;
+  const tn4 = tn / 4;
+  const L: string[] = [];
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const comp = ['x', 'y', 'z', 'w'];
+
+  // --- outer setup: rows of A, columns of B (clamped so loads stay inside the matrices) ---
+  const aGroups = !a.kContiguous && a.vec4;
+  for (const t of range(aGroups ? tm / 4 : tm)) {
+    const o = aGroups ? `min(m0 + ${4 * t}u, params.M - 4u)` : `min(m0 + ${t}u, params.M - 1u)`;
+    L.push(a.outerSetup(t, o));
+  }
+  const bGroups = !b.kContiguous && b.vec4;
+  for (const t of range(bGroups ? tn4 : tn)) {
+    const o = bGroups ? `min(n0 + ${4 * t}u, params.N - 4u)` : `min(n0 + ${t}u, params.N - 1u)`;
+    L.push(b.outerSetup(t, o));
+  }
+  const setup = L.splice(0).join('\n    ');
+
+  // --- one K block: load a TM×4 tile of A and a 4×TN tile of B, then TM·TN/4·4 vec4 FMAs ---
+  const kMasked = (r: OperandReader) => !(r.kContiguous && r.vec4);
+  const needMask = kMasked(a) || kMasked(b);
+  if (needMask) for (const kk of range(4)) L.push(`let kv${kk} = k + ${kk}u < kEnd;`);
+  L.push(a.kSetup('k'), b.kSetup('k'));
+  // aElem(i, kk): scalar WGSL expression of A(m0+i, k+kk)
+  let aElem: (i: number, kk: number) => string;
+  if (a.kContiguous && a.vec4) {
+    for (const i of range(tm)) L.push(`let a${i} = ${a.loadVec(i, 0)};`);
+    aElem = (i, kk) => `a${i}.${comp[kk]}`;
+  } else if (a.vec4) {
+    for (const kk of range(4)) for (const g of range(tm / 4)) L.push(`let a${g}_${kk} = select(vec4<f32>(), ${a.loadVec(g, kk)}, kv${kk});`);
+    aElem = (i, kk) => `a${Math.floor(i / 4)}_${kk}.${comp[i % 4]}`;
+  } else {
+    for (const kk of range(4)) for (const i of range(tm)) L.push(`let a${i}_${kk} = select(0.0, ${a.load(i, kk)}, kv${kk});`);
+    aElem = (i, kk) => `a${i}_${kk}`;
+  }
+  // bVec(kk, j): vec4 of B(k+kk, n0+4j .. n0+4j+3)
+  let bVec: (kk: number, j: number) => string;
+  if (!b.kContiguous && b.vec4) {
+    for (const kk of range(4)) for (const j of range(tn4)) L.push(`let b${kk}_${j} = select(vec4<f32>(), ${b.loadVec(j, kk)}, kv${kk});`);
+    bVec = (kk, j) => `b${kk}_${j}`;
+  } else if (b.vec4) {
+    for (const c of range(tn)) L.push(`let bc${c} = ${b.loadVec(c, 0)};`);
+    bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `bc${4 * j + q}.${comp[kk]}`).join(', ')})`;
+  } else {
+    for (const kk of range(4)) for (const c of range(tn)) L.push(`let b${kk}_c${c} = select(0.0, ${b.load(c, kk)}, kv${kk});`);
+    bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `b${kk}_c${4 * j + q}`).join(', ')})`;
+  }
+  for (const kk of range(4)) {
+    for (const j of range(tn4)) {
+      const bv = `bv${kk}_${j}`;
+      L.push(`let ${bv} = ${bVec(kk, j)};`);
+      for (const i of range(tm)) L.push(`acc${i}_${j} = fma(vec4<f32>(${aElem(i, kk)}), ${bv}, acc${i}_${j});`);
+    }
+  }
+  const body = L.splice(0).join('\n      ');
+
+  // --- store ---
+  for (const i of range(tm)) {
+    L.push(`if (m0 + ${i}u < params.M) {`);
+    for (const j of range(tn4)) {
+      const n = `n0 + ${4 * j}u`;
+      let v = `acc${i}_${j}`;
+      if (cfg.bias) v = `(${v} + vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')}))`;
+      if (cfg.relu) v = `max(${v}, vec4<f32>())`;
+      const row = `cBase + (m0 + ${i}u) * params.N`;
+      if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
+      else {
+        L.push(`  { let v = ${v};`);
+        for (const q of range(4)) L.push(`    if (${n} + ${q}u < params.N) { C[${row} + ${n} + ${q}u] = v.${comp[q]}; }`);
+        L.push('  }');
+      }
+    }
+    L.push('}');
+  }
+  const store = L.splice(0).join('\n    ');
+  const accDecl = range(tm).flatMap((i) => range(tn4).map((j) => `var acc${i}_${j} = vec4<f32>();`)).join('\n    ');
+
+  const helpers = [...new Set([a.functions ?? '', b.functions ?? ''])].join('\n');
+  return `${helpers}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+    let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+    let tilesN = (params.N + ${tn - 1}u) / ${tn}u;
+    let tiles = ((params.M + ${tm - 1}u) / ${tm}u) * tilesN;
+    if (g >= tiles * params.splits * params.batches) { return; }
+    let batch = g / (tiles * params.splits);
+    let split = (g / tiles) % params.splits;
+    let tile = g % tiles;
+    let m0 = (tile / tilesN) * ${tm}u;
+    let n0 = (tile % tilesN) * ${tn}u;
+    let kBegin = split * params.kChunk;
+    let kEnd = min(params.K, kBegin + params.kChunk);
+    // partial results of split s land in slice s of C (summed by a reduction afterwards)
+    let cBase = (batch * params.splits + split) * params.M * params.N;
+    ${accDecl}
+    ${setup}
+    for (var k = kBegin; k < kEnd; k += 4u) {
+      ${body}
+    }
+    ${store}
+}`;
+}
+
+/** Threads a GEMM dispatch needs, and the workgroups that cover them. */
+export function gemmWorkgroups(M: number, N: number, tm: number, tn: number, splits: number, batches: number): number {
+  return Math.ceil((Math.ceil(M / tm) * Math.ceil(N / tn) * splits * batches) / WG);
+}
+
+// ---- plain row-major matrix readers (matmul) ----------------------------------------------------
+
+/**
+ * A stored row-major as [outer, K] (kContiguous) or [K, outer], with `ld` elements between rows
+ * and `bs` elements between batches (0 broadcasts one matrix over the batch).
+ */
+export function matrixReader(name: 'A' | 'B', kContiguous: boolean, vec4: boolean): OperandReader {
+  const buf = `${name}buf`;
+  const ld = `params.${name}ld`;
+  const bs = `params.${name}bs`;
+  const base = `${name}base`;
+  return {
+    key: `mat${kContiguous ? 'K' : 'O'}${vec4 ? 4 : 1}`,
+    bindings: [{ name: buf, access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
+    uniforms: [u32(`${name}ld`), u32(`${name}bs`)],
+    kContiguous,
+    vec4,
+    outerSetup: (t, o) => (t === 0 ? `let ${base} = batch * ${bs};\n    let ${name}o${t} = ${o};` : `let ${name}o${t} = ${o};`),
+    kSetup: () => '',
+    load: (t, kk) => {
+      const idx = kContiguous ? `${base} + ${name}o${t} * ${ld} + k + ${kk}u` : `${base} + (k + ${kk}u) * ${ld} + ${name}o${t}`;
+      return vec4 ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`;
+    },
+    loadVec: (t, kk) => {
+      const idx = kContiguous ? `${base} + ${name}o${t} * ${ld} + k` : `${base} + (k + ${kk}u) * ${ld} + ${name}o${t}`;
+      return `${buf}[(${idx}) / 4u]`;
+    },
+  };
+}

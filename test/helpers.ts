@@ -1,0 +1,145 @@
+// Test utilities: one GPU per process, seeded random data, tolerance checks and finite differences.
+import * as assert from 'uvu/assert';
+import { initGpu } from '../engine/device.js';
+import { backward } from '../engine/autograd.js';
+import { scope, tensor, type Tensor } from '../engine/tensor.js';
+import '../engine/ops/index.js';
+
+export async function setupGpu(): Promise<void> {
+  await initGpu();
+}
+
+/** mulberry32: small, fast, seedable. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randn(n: number, seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.max(r(), 1e-12);
+    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+  }
+  return out;
+}
+
+export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+}
+
+export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Unit roundoff of f32. */
+export const U = 2 ** -24;
+
+/**
+ * Asserts |actual - expected| ≤ bound(i) elementwise, where bound is a number or a per-element
+ * function. Reports the worst element.
+ */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: number | ((i: number) => number), label: string): void {
+  assert.is(actual.length, expected.length, `${label}: length ${actual.length} vs ${expected.length}`);
+  let worst = -1;
+  let worstRatio = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    const b = typeof bound === 'number' ? bound : bound(i);
+    if (!(err <= b)) {
+      const ratio = Number.isFinite(err) ? err / b : Infinity;
+      if (worst < 0 || ratio > worstRatio) {
+        worst = i;
+        worstRatio = ratio;
+      }
+    }
+  }
+  if (worst >= 0) {
+    const b = typeof bound === 'number' ? bound : bound(worst);
+    assert.unreachable(`${label}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (|err| ${Math.abs(actual[worst] - expected[worst]).toExponential(3)} > bound ${b.toExponential(3)})`);
+  }
+}
+
+/** Relative tolerance check: |a - e| ≤ atol + rtol·|e|. */
+export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, label: string): void {
+  assertClose(actual, expected, (i) => atol + rtol * Math.abs(expected[i]), label);
+}
+
+/**
+ * Dot-product error bound (Higham): |fl(Σ x_i y_i) − Σ x_i y_i| ≤ γ_n Σ|x_i y_i|, γ_n = n·u/(1−n·u).
+ * `absSum` is Σ|x_i y_i| per output; n counts the terms plus any later summation of partials.
+ */
+export function dotBound(n: number, absSum: ArrayLike<number>): (i: number) => number {
+  const gamma = (n * U) / (1 - n * U);
+  return (i) => gamma * absSum[i] + 1e-30;
+}
+
+export interface GradCheckOptions {
+  h?: number;
+  /** Coordinates checked per input (random subset). */
+  samples?: number;
+  rtol?: number;
+  atol?: number;
+  seed?: number;
+}
+
+/**
+ * Central finite differences through the GPU forward against autograd. The scalar probed is
+ * L = Σ y ⊙ R for a fixed random R, summed in float64 on the host, so the check sees every output.
+ * Tolerance: FD truncation O(h²) plus f32 rounding of y amplified by 1/h (≈ 1e-3 relative for
+ * h = 1e-2 on O(1) values); default rtol 2e-2 / atol 2e-3 of the largest gradient.
+ */
+export async function gradCheck(label: string, fn: (...xs: Tensor[]) => Tensor, inputs: { data: Float32Array; shape: number[]; grad?: boolean }[], options: GradCheckOptions = {}): Promise<void> {
+  const { h = 1e-2, samples = 6, rtol = 2e-2, atol = 2e-3, seed = 7 } = options;
+  const r = rng(seed);
+  // Autograd gradients.
+  const tensors = inputs.map((inp) => {
+    const t = tensor(inp.data, inp.shape);
+    t.requiresGrad = inp.grad !== false;
+    return t;
+  });
+  const y0 = fn(...tensors);
+  const R = randn(y0.size, seed + 1);
+  const Rt = tensor(R, [...y0.shape]);
+  backward(y0, { grad: Rt });
+  const analytic = await Promise.all(tensors.map(async (t) => (t.grad ? await t.grad.toArray() : null)));
+  y0.dispose();
+  Rt.dispose();
+  tensors.forEach((t) => t.dispose());
+  const evalLoss = async (xs: Float32Array[]) => {
+    const y = scope(() => {
+      const ts = xs.map((d, i) => tensor(d, inputs[i].shape));
+      return fn(...ts);
+    });
+    const vals = await y.toArray();
+    y.dispose();
+    let s = 0;
+    for (let i = 0; i < vals.length; i++) s += vals[i] * R[i];
+    return s;
+  };
+  for (let k = 0; k < inputs.length; k++) {
+    if (inputs[k].grad === false) continue;
+    const g = analytic[k]!;
+    const scale = Math.max(...Array.from(g, Math.abs), 1e-6);
+    const n = inputs[k].data.length;
+    const picks = new Set<number>();
+    while (picks.size < Math.min(samples, n)) picks.add(Math.floor(r() * n));
+    for (const i of picks) {
+      const plus = inputs.map((inp) => inp.data.slice());
+      const minus = inputs.map((inp) => inp.data.slice());
+      plus[k][i] += h;
+      minus[k][i] -= h;
+      const fd = ((await evalLoss(plus)) - (await evalLoss(minus))) / (2 * h);
+      const err = Math.abs(fd - g[i]);
+      if (!(err <= atol * scale + rtol * Math.abs(fd))) {
+        assert.unreachable(`${label}: d/d input${k}[${i}]: autograd ${g[i]} vs finite difference ${fd} (|err| ${err.toExponential(2)}, max |grad| ${scale.toExponential(2)})`);
+      }
+    }
+  }
+}
