@@ -1,0 +1,115 @@
+// Batch normalisation over the channel (last) axis of NHWC activations, with dedicated forward,
+// eval and backward kernels (shaders/batchnorm.ts).
+import { bnApplyGrad, bnEvalStats, bnFinalizeGrad, bnFinalizeStats, bnPartialGrad, bnPartialStats, bnWorkgroups, channelAffine } from '../../shaders/batchnorm.js';
+import { record } from '../autograd.js';
+import { runtime } from '../runtime.js';
+import { assertDType, empty, type Tensor } from '../tensor.js';
+import { run, shapes } from './run.js';
+
+export interface BatchNormOptions {
+  /** Batch statistics (and running-stat update) when true; running statistics when false. */
+  training: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+// Rows per thread in the statistics passes: enough threads for the device, enough rows per thread
+// to amortise the second pass.
+const TARGET_THREADS = 4096;
+
+function chunking(R: number, C: number): { chunk: number; chunks: number } {
+  const chunks = Math.max(1, Math.min(Math.ceil(TARGET_THREADS / C), Math.ceil(R / 16)));
+  const chunk = Math.ceil(R / chunks);
+  return { chunk, chunks: Math.ceil(R / chunk) };
+}
+
+/** y[r, c] = x[r, c]·coef[a, c] + coef[b, c] for x viewed as [R, C]. */
+function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string): Tensor {
+  const y = empty(x.shape);
+  const vec = C % 4 === 0;
+  const w = vec ? 4 : 1;
+  run(channelAffine(vec, false), { x, coef, y }, { count: x.size / w, C: C / w, a, b }, bnWorkgroups(x.size / w), label);
+  return y;
+}
+
+/** Gradients of batch norm given dy, x and the statistics used in the forward pass. */
+function backwardKernels(dy: Tensor, x: Tensor, gamma: Tensor, stats: Tensor, R: number, C: number, label: string): { dx: Tensor; grads: Tensor } {
+  const { chunk, chunks } = chunking(R, C);
+  const partial = empty([chunks, 2, C]);
+  run(bnPartialGrad, { dy, x, stats, partial }, { R, C, chunk, chunks }, bnWorkgroups(chunks * C), `${label} backward (partial)`);
+  const grads = empty([2, C]);
+  const coef = empty([3, C]);
+  run(bnFinalizeGrad, { partial, gamma, stats, grads, coef }, { R, C, chunks }, bnWorkgroups(C), `${label} backward (finalize)`);
+  partial.dispose();
+  const dx = empty(x.shape);
+  const vec = C % 4 === 0;
+  const w = vec ? 4 : 1;
+  run(bnApplyGrad(vec), { dy, x, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
+  coef.dispose();
+  return { dx, grads };
+}
+
+/** Splits the packed [2, C] (dγ, dβ) tensor into the gradients autograd wants. */
+function paramGrads(grads: Tensor, C: number, gamma: Tensor, beta: Tensor): [Tensor | null, Tensor | null] {
+  // Rows of a packed tensor cannot be bound at arbitrary offsets, so copy them out.
+  const dg = gamma.requiresGrad ? sliceRow(grads, 0, C) : null;
+  const db = beta.requiresGrad ? sliceRow(grads, 1, C) : null;
+  return [dg, db];
+}
+
+function sliceRow(packed: Tensor, row: number, C: number): Tensor {
+  const out = empty([C]);
+  runtime().copy({ ...packed.range, offset: packed.range.offset + row * C * 4 }, out.range, C * 4);
+  return out;
+}
+
+/**
+ * Batch norm over the last axis. In training mode uses batch statistics and updates the running
+ * statistics in place (PyTorch semantics: momentum 0.1, unbiased running variance); in eval mode
+ * normalises with the running statistics. Differentiable in both modes.
+ */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions): Tensor {
+  const op = 'batch_norm';
+  assertDType(op, x, 'f32');
+  if (x.rank < 2) throw new Error(`${op}: input must have a channel axis last, got ${x.describe()}`);
+  const C = x.shape[x.rank - 1];
+  for (const [name, t] of [['weight', gamma], ['bias', beta], ['running_mean', runningMean], ['running_var', runningVar]] as const) {
+    if (t.rank !== 1 || t.shape[0] !== C) throw new Error(`${op}: ${name} must have shape [${C}] for input ${x.describe()}, got ${t.describe()}`);
+  }
+  const R = x.size / C;
+  const { momentum = 0.1, eps = 1e-5, training } = options;
+  const label = `${op} ${shapes(x)}${training ? '' : ' eval'}`;
+  if (training && R < 2) throw new Error(`${op}: training mode needs more than one value per channel, got ${x.describe()}`);
+  const stats = empty([5, C]);
+  if (training) {
+    const { chunk, chunks } = chunking(R, C);
+    const partial = empty([chunks, 2, C]);
+    run(bnPartialStats, { x, partial }, { R, C, chunk, chunks }, bnWorkgroups(chunks * C), `${label} (partial stats)`);
+    run(bnFinalizeStats, { partial, x, gamma, beta, stats, runningMean, runningVar }, { R, C, chunks, eps, momentum, updateRunning: 1 }, bnWorkgroups(C), `${label} (finalize stats)`);
+    partial.dispose();
+  } else {
+    run(bnEvalStats, { gamma, beta, runningMean, runningVar, stats }, { C, eps }, bnWorkgroups(C), `${label} (stats)`);
+  }
+  const y = affine(x, stats, C, 2, 3, label);
+  const result = record(op, [x, gamma, beta], y, [x, stats], (dy, [sx, sstats]) => {
+    if (!training && !gamma.requiresGrad && !beta.requiresGrad) {
+      // Eval mode is a per-channel affine map: dx = dy·γ/σ (row 4 of stats is zeros).
+      return [affine(dy, sstats, C, 2, 4, `${label} backward (dx)`), null, null];
+    }
+    const { dx, grads } = backwardKernels(dy, sx, gamma, sstats, R, C, label);
+    const [dg, db] = paramGrads(grads, C, gamma, beta);
+    grads.dispose();
+    if (!training) {
+      // In eval mode statistics are constants: dx is the affine map, not the batch-coupled gradient.
+      dx.dispose();
+      return [x.requiresGrad ? affine(dy, sstats, C, 2, 4, `${label} backward (dx)`) : null, dg, db];
+    }
+    if (!x.requiresGrad) {
+      dx.dispose();
+      return [null, dg, db];
+    }
+    return [dx, dg, db];
+  });
+  stats.dispose();
+  return result;
+}

@@ -1,0 +1,219 @@
+// Batch normalisation over the rows of an [R, C] view (NHWC activations: R = N·H·W, C channels
+// innermost). Dedicated kernels rather than compositions of primitives:
+//   partial statistics   per (chunk of rows, channel): shifted Σ(x−k), Σ(x−k)² with k = x[0, c]
+//                        (shifting by a sample of the channel avoids the cancellation of Σx² − (Σx)²/R)
+//   finalize statistics  per channel: mean, 1/σ, running-stat update, scale = γ/σ, shift = β − μγ/σ
+//   channel affine       y = x·scale[c] + shift[c] (optionally ReLU): forward, eval and dx of eval
+//   partial gradients    per (chunk, channel): Σdy, Σdy·x̂
+//   finalize gradients   dγ, dβ and the coefficients of dx = A·dy + B·x + C
+//   apply gradient       dx = A[c]·dy + B[c]·x + C[c]
+// Coefficient tensors are packed [k, C] so each kernel binds few buffers.
+import { f32, u32, type Program } from '../engine/program.js';
+
+const WG = 64;
+const header = `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;`;
+
+/** x [R, C] → partial [chunks, 2, C]. */
+export const bnPartialStats: Program = {
+  key: 'bn_partial_stats',
+  bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'partial', access: 'read_write', element: 'f32' }],
+  uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
+  workgroupSize: WG,
+  source: () => `${header}
+  if (g >= params.chunks * params.C) { return; }
+  let c = g % params.C;
+  let s = g / params.C;
+  let shift = x[c];
+  var sum = 0.0;
+  var sumsq = 0.0;
+  let end = min(params.R, (s + 1u) * params.chunk);
+  for (var r = s * params.chunk; r < end; r++) {
+    let d = x[r * params.C + c] - shift;
+    sum += d;
+    sumsq += d * d;
+  }
+  partial[(s * 2u) * params.C + c] = sum;
+  partial[(s * 2u + 1u) * params.C + c] = sumsq;
+}`,
+};
+
+/**
+ * partial [chunks, 2, C], x (for the shifts), gamma, beta → stats [5, C] = (mean, invstd, scale,
+ * shift, 0); runningMean/runningVar updated in place with `momentum` (unbiased variance, as PyTorch).
+ */
+export const bnFinalizeStats: Program = {
+  key: 'bn_finalize_stats',
+  bindings: [
+    { name: 'partial', access: 'read', element: 'f32' },
+    { name: 'x', access: 'read', element: 'f32' },
+    { name: 'gamma', access: 'read', element: 'f32' },
+    { name: 'beta', access: 'read', element: 'f32' },
+    { name: 'stats', access: 'read_write', element: 'f32' },
+    { name: 'runningMean', access: 'read_write', element: 'f32' },
+    { name: 'runningVar', access: 'read_write', element: 'f32' },
+  ],
+  uniforms: [u32('R'), u32('C'), u32('chunks'), f32('eps'), f32('momentum'), u32('updateRunning')],
+  workgroupSize: WG,
+  source: () => `${header}
+  let C = params.C;
+  if (g >= C) { return; }
+  var sum = 0.0;
+  var sumsq = 0.0;
+  for (var s = 0u; s < params.chunks; s++) {
+    sum += partial[(s * 2u) * C + g];
+    sumsq += partial[(s * 2u + 1u) * C + g];
+  }
+  let n = f32(params.R);
+  let dmean = sum / n;
+  let variance = max(sumsq / n - dmean * dmean, 0.0);
+  let mean = x[g] + dmean;
+  let invstd = inverseSqrt(variance + params.eps);
+  let scale = gamma[g] * invstd;
+  stats[g] = mean;
+  stats[C + g] = invstd;
+  stats[2u * C + g] = scale;
+  stats[3u * C + g] = beta[g] - mean * scale;
+  stats[4u * C + g] = 0.0;
+  if (params.updateRunning == 1u) {
+    let m = params.momentum;
+    let unbiased = variance * n / max(n - 1.0, 1.0);
+    runningMean[g] = (1.0 - m) * runningMean[g] + m * mean;
+    runningVar[g] = (1.0 - m) * runningVar[g] + m * unbiased;
+  }
+}`,
+};
+
+/** gamma, beta, running mean/var → stats [5, C] = (mean, invstd, scale, shift, 0) from running statistics. */
+export const bnEvalStats: Program = {
+  key: 'bn_eval_stats',
+  bindings: [
+    { name: 'gamma', access: 'read', element: 'f32' },
+    { name: 'beta', access: 'read', element: 'f32' },
+    { name: 'runningMean', access: 'read', element: 'f32' },
+    { name: 'runningVar', access: 'read', element: 'f32' },
+    { name: 'stats', access: 'read_write', element: 'f32' },
+  ],
+  uniforms: [u32('C'), f32('eps')],
+  workgroupSize: WG,
+  source: () => `${header}
+  let C = params.C;
+  if (g >= C) { return; }
+  let mean = runningMean[g];
+  let invstd = inverseSqrt(runningVar[g] + params.eps);
+  let scale = gamma[g] * invstd;
+  stats[g] = mean;
+  stats[C + g] = invstd;
+  stats[2u * C + g] = scale;
+  stats[3u * C + g] = beta[g] - mean * scale;
+  stats[4u * C + g] = 0.0;
+}`,
+};
+
+/**
+ * y[r, c] = x[r, c]·coef[a·C + c] + coef[b·C + c], optionally ReLU; vectorised over channels when C % 4 == 0.
+ * `a`/`b` pick rows of the packed coefficient tensor (uniforms), so one kernel serves every use.
+ */
+export function channelAffine(vec4: boolean, relu: boolean): Program {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  return {
+    key: `channel_affine_${vec4 ? 4 : 1}${relu ? '_relu' : ''}`,
+    bindings: [{ name: 'x', access: 'read', element: T }, { name: 'coef', access: 'read', element: T }, { name: 'y', access: 'read_write', element: T }],
+    uniforms: [u32('count'), u32('C'), u32('a'), u32('b')],
+    workgroupSize: WG,
+    source: () => `${header}
+  if (g >= params.count) { return; }
+  let c = g % params.C;
+  let v = x[g] * coef[params.a * params.C + c] + coef[params.b * params.C + c];
+  y[g] = ${relu ? `max(v, ${T}())` : 'v'};
+}`,
+  };
+}
+
+/** dy, x [R, C], stats (mean, invstd) → partial [chunks, 2, C] of Σdy and Σdy·x̂. */
+export const bnPartialGrad: Program = {
+  key: 'bn_partial_grad',
+  bindings: [
+    { name: 'dy', access: 'read', element: 'f32' },
+    { name: 'x', access: 'read', element: 'f32' },
+    { name: 'stats', access: 'read', element: 'f32' },
+    { name: 'partial', access: 'read_write', element: 'f32' },
+  ],
+  uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
+  workgroupSize: WG,
+  source: () => `${header}
+  if (g >= params.chunks * params.C) { return; }
+  let c = g % params.C;
+  let s = g / params.C;
+  let mean = stats[c];
+  let invstd = stats[params.C + c];
+  var sdy = 0.0;
+  var sdyx = 0.0;
+  let end = min(params.R, (s + 1u) * params.chunk);
+  for (var r = s * params.chunk; r < end; r++) {
+    let i = r * params.C + c;
+    sdy += dy[i];
+    sdyx += dy[i] * (x[i] - mean) * invstd;
+  }
+  partial[(s * 2u) * params.C + c] = sdy;
+  partial[(s * 2u + 1u) * params.C + c] = sdyx;
+}`,
+};
+
+/**
+ * partial, gamma, stats → grads [2, C] = (dγ, dβ) and coef [3, C] = (A, B, C) with
+ * dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)) = A·dy + B·x + C.
+ */
+export const bnFinalizeGrad: Program = {
+  key: 'bn_finalize_grad',
+  bindings: [
+    { name: 'partial', access: 'read', element: 'f32' },
+    { name: 'gamma', access: 'read', element: 'f32' },
+    { name: 'stats', access: 'read', element: 'f32' },
+    { name: 'grads', access: 'read_write', element: 'f32' },
+    { name: 'coef', access: 'read_write', element: 'f32' },
+  ],
+  uniforms: [u32('R'), u32('C'), u32('chunks')],
+  workgroupSize: WG,
+  source: () => `${header}
+  let C = params.C;
+  if (g >= C) { return; }
+  var sdy = 0.0;
+  var sdyx = 0.0;
+  for (var s = 0u; s < params.chunks; s++) {
+    sdy += partial[(s * 2u) * C + g];
+    sdyx += partial[(s * 2u + 1u) * C + g];
+  }
+  let n = f32(params.R);
+  let mean = stats[g];
+  let invstd = stats[C + g];
+  let a = gamma[g] * invstd;
+  let mdy = sdy / n;
+  let mdyx = sdyx / n;
+  grads[g] = sdyx;
+  grads[C + g] = sdy;
+  coef[g] = a;
+  coef[C + g] = -a * invstd * mdyx;
+  coef[2u * C + g] = -a * mdy + a * invstd * mean * mdyx;
+}`,
+};
+
+/** dx = A[c]·dy + B[c]·x + C[c] over [R, C]. */
+export function bnApplyGrad(vec4: boolean): Program {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  return {
+    key: `bn_apply_grad_${vec4 ? 4 : 1}`,
+    bindings: [{ name: 'dy', access: 'read', element: T }, { name: 'x', access: 'read', element: T }, { name: 'coef', access: 'read', element: T }, { name: 'dx', access: 'read_write', element: T }],
+    uniforms: [u32('count'), u32('C')],
+    workgroupSize: WG,
+    source: () => `${header}
+  if (g >= params.count) { return; }
+  let c = g % params.C;
+  dx[g] = coef[c] * dy[g] + coef[params.C + c] * x[g] + coef[2u * params.C + c];
+}`,
+  };
+}
+
+export const bnWorkgroups = (threads: number) => Math.ceil(threads / WG);
