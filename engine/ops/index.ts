@@ -11,3 +11,7 @@ export * from './reduce.js';
 export * from './fill.js';
 export * from './matmul.js';
 export * from './conv.js';
+export * from './batchnorm.js';
+export * from './pool.js';
+export * from './loss.js';
+export * from './shape.js';

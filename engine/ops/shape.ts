@@ -1,0 +1,84 @@
+// Shape ops: reshape (free), and pad / slice / flip / strided subsampling, all one strided-window
+// kernel (shaders/window.ts) whose transpose is the backward.
+import { MAX_RANK } from '../../shaders/elementwise.js';
+import { windowProgram, windowWorkgroups } from '../../shaders/window.js';
+import { record } from '../autograd.js';
+import { assertDType, empty, numel, type Shape, type Tensor } from '../tensor.js';
+import { normAxis, run, shapes } from './run.js';
+
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const inferred = [...shape];
+  const unknown = inferred.indexOf(-1);
+  if (unknown >= 0) {
+    const known = numel(inferred.filter((_, i) => i !== unknown));
+    if (known === 0 || x.size % known !== 0) throw new Error(`reshape: cannot infer -1 reshaping ${x.describe()} to [${shape}]`);
+    inferred[unknown] = x.size / known;
+  }
+  const y = x.view(inferred);
+  return record('reshape', [x], y, [], (g) => [g.view(x.shape)]);
+}
+
+export const flatten = (x: Tensor) => reshape(x, [x.shape[0], -1]);
+
+interface Window {
+  outShape: number[];
+  offsets: number[];
+  steps: number[];
+}
+
+function windowUniforms(x: Shape, w: Window): Record<string, number> {
+  const pad = MAX_RANK - x.length;
+  const u: Record<string, number> = {};
+  for (let d = 0; d < MAX_RANK; d++) {
+    const k = d - pad;
+    u[`d${d}`] = k < 0 ? 1 : w.outShape[k];
+    u[`e${d}`] = k < 0 ? 1 : x[k];
+    u[`o${d}`] = k < 0 ? 0 : w.offsets[k];
+    u[`t${d}`] = k < 0 ? 1 : w.steps[k];
+  }
+  return u;
+}
+
+function windowRaw(direction: 'forward' | 'transpose', x: Tensor, inShape: Shape, w: Window, label: string): Tensor {
+  const out = empty(direction === 'forward' ? w.outShape : inShape);
+  if (out.size > 0) run(windowProgram(direction), { x, y: out }, { ...windowUniforms(inShape, w), count: out.size }, windowWorkgroups(out.size), label);
+  return out;
+}
+
+/** out[c] = x[offset + step·c] per axis, zero outside x. The primitive behind pad/slice/flip. */
+export function window(x: Tensor, outShape: Shape, offsets: readonly number[], steps: readonly number[], name = 'window'): Tensor {
+  assertDType(name, x, 'f32');
+  if (x.rank > MAX_RANK) throw new Error(`${name}: rank ${x.rank} exceeds ${MAX_RANK}`);
+  if (outShape.length !== x.rank || offsets.length !== x.rank || steps.length !== x.rank) throw new Error(`${name}: expected ${x.rank} entries per axis for ${x.describe()}`);
+  if (steps.some((s) => !Number.isInteger(s) || s === 0)) throw new Error(`${name}: steps must be non-zero integers, got [${steps}]`);
+  const w: Window = { outShape: [...outShape], offsets: [...offsets], steps: [...steps] };
+  const label = `${name} ${shapes(x)} → [${outShape}]`;
+  const y = windowRaw('forward', x, x.shape, w, label);
+  return record(name, [x], y, [], (g) => [windowRaw('transpose', g, x.shape, w, `${label} backward`)]);
+}
+
+/** Zero padding: `pads[d] = [before, after]` per axis (missing trailing axes are not padded). */
+export function pad(x: Tensor, pads: readonly (readonly [number, number])[]): Tensor {
+  const full = x.shape.map((_, d) => pads[d] ?? [0, 0]);
+  if (full.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) throw new Error(`pad: padding must be non-negative integers, got ${JSON.stringify(pads)} for ${x.describe()}`);
+  return window(x, x.shape.map((d, i) => d + full[i][0] + full[i][1]), full.map(([a]) => -a), x.shape.map(() => 1), 'pad');
+}
+
+/** x[start : start + size : step] per axis (step may be negative for reversed slices). */
+export function slice(x: Tensor, starts: readonly number[], sizes: readonly number[], steps?: readonly number[]): Tensor {
+  const st = steps ?? x.shape.map(() => 1);
+  x.shape.forEach((dim, d) => {
+    const first = starts[d];
+    const last = starts[d] + (sizes[d] - 1) * st[d];
+    if (sizes[d] < 0 || (sizes[d] > 0 && (first < 0 || first >= dim || last < 0 || last >= dim))) {
+      throw new Error(`slice: axis ${d}: start ${starts[d]}, size ${sizes[d]}, step ${st[d]} leaves ${x.describe()}`);
+    }
+  });
+  return window(x, sizes, starts, st, 'slice');
+}
+
+/** Reverses the given axes. */
+export function flip(x: Tensor, axes: readonly number[]): Tensor {
+  const norm = axes.map((a) => normAxis('flip', a, x.rank));
+  return window(x, x.shape, x.shape.map((d, i) => (norm.includes(i) ? d - 1 : 0)), x.shape.map((_, i) => (norm.includes(i) ? -1 : 1)), 'flip');
+}

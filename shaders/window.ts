@@ -1,0 +1,53 @@
+// One strided-window gather serves pad, slice, crop, flip and strided subsampling:
+//   forward   out[c] = in[offset + step·c]   (0 where that falls outside the input)
+//   transpose in[i]  = out[(i − offset)/step] where that is a whole index inside the output, else 0
+// The transpose is the backward of the forward (the map is injective), so both are gathers.
+import { i32, u32, type Program, type UniformField } from '../engine/program.js';
+import { MAX_RANK } from './elementwise.js';
+
+const WG = 64;
+const dimsOf = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => u32(`${p}${d}`));
+const signed = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => i32(`${p}${d}`));
+
+/** Uniforms: count, out dims d*, in dims e*, offsets o*, steps t* (all padded to MAX_RANK). */
+export function windowProgram(direction: 'forward' | 'transpose'): Program {
+  const uniforms: UniformField[] = [u32('count'), ...dimsOf('d'), ...dimsOf('e'), ...signed('o'), ...signed('t')];
+  const dims = Array.from({ length: MAX_RANK }, (_, d) => d).reverse();
+  // forward iterates output coordinates and reads the input; transpose iterates input coordinates.
+  const walk = direction === 'forward' ? 'd' : 'e';
+  const other = direction === 'forward' ? 'e' : 'd';
+  const body = dims
+    .map((d) => {
+      const coord = direction === 'forward'
+        ? `let q = params.o${d} + params.t${d} * c;\n    inside = inside && q >= 0 && q < i32(params.${other}${d});`
+        : `let r = c - params.o${d};\n    let q = r / params.t${d};\n    inside = inside && r % params.t${d} == 0 && q >= 0 && q < i32(params.${other}${d});`;
+      return `{
+    let c = i32(rest % params.${walk}${d});
+    rest = rest / params.${walk}${d};
+    ${coord}
+    src += u32(max(q, 0)) * stride;
+    stride *= params.${other}${d};
+  }`;
+    })
+    .join('\n  ');
+  return {
+    key: `window_${direction}`,
+    bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'f32' }],
+    uniforms,
+    workgroupSize: WG,
+    source: () => `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  if (g >= params.count) { return; }
+  var rest = g;
+  var src = 0u;
+  var stride = 1u;
+  var inside = true;
+  ${body}
+  y[g] = select(0.0, x[src], inside);
+}`,
+  };
+}
+
+export const windowWorkgroups = (count: number) => Math.ceil(count / WG);
