@@ -15,3 +15,5 @@ export * from './batchnorm.js';
 export * from './pool.js';
 export * from './loss.js';
 export * from './shape.js';
+export * from './random.js';
+export * from './augment.js';

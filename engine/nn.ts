@@ -1,0 +1,252 @@
+// Modules with named parameters and buffers whose names and exported layouts mirror PyTorch's, so
+// a state dict written here loads into the same architecture in PyTorch and back.
+import { noGrad } from './autograd.js';
+import { batchNorm } from './ops/batchnorm.js';
+import { conv2d } from './ops/conv.js';
+import { full, ones, zeros } from './ops/fill.js';
+import { linear } from './ops/matmul.js';
+import { rand, randn, type Generator } from './ops/random.js';
+import { runtime } from './runtime.js';
+import { tensor, type Tensor } from './tensor.js';
+
+/** A tensor as stored in a checkpoint: PyTorch layout, host memory. */
+export interface HostTensor {
+  dtype: 'F32' | 'I64';
+  shape: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+interface StateEntry {
+  tensor: Tensor;
+  kind: 'parameter' | 'buffer';
+  /** Axis order that turns our layout into PyTorch's (conv weights: HWIO → OIHW). */
+  torchPermutation?: number[];
+}
+
+export abstract class Module {
+  training = true;
+  private state = new Map<string, StateEntry>();
+  private children = new Map<string, Module>();
+  /** Host-side integer buffers (BatchNorm's num_batches_tracked). */
+  protected counters = new Map<string, number>();
+
+  protected addParameter(name: string, t: Tensor, torchPermutation?: number[]): Tensor {
+    t.requiresGrad = true;
+    t.keep();
+    this.state.set(name, { tensor: t, kind: 'parameter', torchPermutation });
+    return t;
+  }
+
+  protected addBuffer(name: string, t: Tensor): Tensor {
+    t.keep();
+    this.state.set(name, { tensor: t, kind: 'buffer' });
+    return t;
+  }
+
+  protected addModule<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    return m;
+  }
+
+  /** Every (name, entry) in PyTorch's state_dict order: own entries first, then children's. */
+  private *entries(prefix = ''): Generator_<[string, StateEntry]> {
+    for (const [name, entry] of this.state) yield [prefix + name, entry];
+    for (const [name, child] of this.children) yield* child.entries(`${prefix}${name}.`);
+  }
+
+  private *counterEntries(prefix = ''): Generator_<[string, Module, string]> {
+    for (const name of this.counters.keys()) yield [prefix + name, this, name];
+    for (const [name, child] of this.children) yield* child.counterEntries(`${prefix}${name}.`);
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  namedParameters(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, e] of this.entries()) if (e.kind === 'parameter') out.push([name, e.tensor]);
+    return out;
+  }
+
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, e] of this.entries()) if (e.kind === 'buffer') out.push([name, e.tensor]);
+    return out;
+  }
+
+  modules(): Module[] {
+    return [this, ...[...this.children.values()].flatMap((c) => c.modules())];
+  }
+
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  /** Reads every parameter and buffer back in PyTorch layout (conv weights OIHW), names as PyTorch's. */
+  async exportState(): Promise<Record<string, HostTensor>> {
+    const out: Record<string, HostTensor> = {};
+    for (const [name, e] of this.entries()) {
+      const data = (await e.tensor.toArray()) as Float32Array;
+      out[name] = e.torchPermutation ? permute(data, [...e.tensor.shape], e.torchPermutation) : { dtype: 'F32', shape: [...e.tensor.shape], data };
+    }
+    for (const [name, module, key] of this.counterEntries()) {
+      out[name] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(module.counters.get(key)!)) };
+    }
+    return out;
+  }
+
+  /**
+   * Loads tensors in PyTorch layout. With strict (default) every entry must be present with the
+   * right shape and nothing extra may be given; errors name the entry and both shapes.
+   */
+  importState(state: Record<string, HostTensor>, { strict = true, source = 'state dict' } = {}): void {
+    const expected = new Set<string>();
+    for (const [name, e] of this.entries()) {
+      expected.add(name);
+      const host = state[name];
+      if (!host) {
+        if (strict) throw new Error(`${source}: missing '${name}' (expected ${e.kind} of shape [${torchShape(e)}])`);
+        continue;
+      }
+      if (host.dtype !== 'F32') throw new Error(`${source}: '${name}' has dtype ${host.dtype}, expected F32`);
+      const want = torchShape(e);
+      if (host.shape.join() !== want.join()) throw new Error(`${source}: '${name}' has shape [${host.shape}], expected [${want}]`);
+      const ours = e.torchPermutation ? permute(host.data as Float32Array, want, inversePermutation(e.torchPermutation)).data : host.data;
+      runtime().upload(e.tensor.range, ours as Float32Array);
+    }
+    for (const [name, module, key] of this.counterEntries()) {
+      expected.add(name);
+      const host = state[name];
+      if (host) module.counters.set(key, Number(host.data[0]));
+      else if (strict) throw new Error(`${source}: missing '${name}'`);
+    }
+    if (strict) {
+      const extra = Object.keys(state).filter((k) => !expected.has(k));
+      if (extra.length > 0) throw new Error(`${source}: unexpected entries ${extra.slice(0, 5).map((k) => `'${k}'`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
+    }
+  }
+
+  /** Frees every parameter and buffer. */
+  dispose(): void {
+    for (const [, e] of this.entries()) e.tensor.dispose();
+  }
+}
+
+type Generator_<T> = globalThis.Generator<T, void, undefined>;
+
+function torchShape(e: StateEntry): number[] {
+  return e.torchPermutation ? e.torchPermutation.map((a) => e.tensor.shape[a]) : [...e.tensor.shape];
+}
+
+function inversePermutation(p: number[]): number[] {
+  const inv = new Array<number>(p.length);
+  p.forEach((a, i) => (inv[a] = i));
+  return inv;
+}
+
+/** Transposes a row-major array: output axis i is input axis perm[i]. */
+export function permute(data: Float32Array, shape: number[], perm: number[]): HostTensor {
+  const outShape = perm.map((a) => shape[a]);
+  const inStrides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const out = new Float32Array(data.length);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let i = 0; i < perm.length; i++) src += idx[i] * inStrides[perm[i]];
+    out[o] = data[src];
+    for (let i = perm.length - 1; i >= 0; i--) {
+      if (++idx[i] < outShape[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return { dtype: 'F32', shape: outShape, data: out };
+}
+
+// ---- layers -------------------------------------------------------------------------------------
+
+export interface InitOptions {
+  generator?: Generator;
+}
+
+/** Kaiming-normal std for ReLU networks: √(2 / fan). */
+const kaimingStd = (fan: number) => Math.sqrt(2 / fan);
+
+export interface Conv2dLayerOptions extends InitOptions {
+  stride?: number;
+  padding?: number;
+  bias?: boolean;
+}
+
+/**
+ * 2-D convolution on NHWC input. Weight held HWIO ([kh, kw, in, out]) and exported as PyTorch's
+ * OIHW `weight`. Init: Kaiming normal, fan_out, ReLU gain (torchvision's ResNet init).
+ */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: number, readonly options: Conv2dLayerOptions = {}) {
+    super();
+    const std = kaimingStd(outChannels * kernel * kernel);
+    this.weight = this.addParameter('weight', randn([kernel, kernel, inChannels, outChannels], { std, generator: options.generator }), [3, 2, 0, 1]);
+    this.bias = options.bias ? this.addParameter('bias', zeros([outChannels])) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+  }
+}
+
+/** BatchNorm over the channel axis (BatchNorm2d on NHWC, BatchNorm1d on [N, C]); γ = 1, β = 0. */
+export class BatchNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  constructor(readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
+    super();
+    this.weight = this.addParameter('weight', ones([channels]));
+    this.bias = this.addParameter('bias', zeros([channels]));
+    this.runningMean = this.addBuffer('running_mean', zeros([channels]));
+    this.runningVar = this.addBuffer('running_var', ones([channels]));
+    this.counters.set('num_batches_tracked', 0);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (this.training) this.counters.set('num_batches_tracked', this.counters.get('num_batches_tracked')! + 1);
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps });
+  }
+}
+
+/** y = x·Wᵀ + b with PyTorch's default init: U(−1/√in, 1/√in) for weight and bias. */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: InitOptions & { bias?: boolean } = {}) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.addParameter('weight', rand([outFeatures, inFeatures], { lo: -bound, hi: bound, generator: options.generator }));
+    this.bias = options.bias === false ? null : this.addParameter('bias', rand([outFeatures], { lo: -bound, hi: bound, generator: options.generator }));
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+/** Copies values into a module's tensor without autograd (tests, checkpoint restore). */
+export function assignValues(target: Tensor, values: Float32Array): void {
+  if (values.length !== target.size) throw new Error(`assign: ${values.length} values for ${target.describe()}`);
+  noGrad(() => runtime().upload(target.range, values));
+}
+
+export { full, tensor };

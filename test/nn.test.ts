@@ -1,0 +1,153 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { backward, noGrad } from '../engine/autograd.js';
+import { BatchNorm, Conv2d, Linear, Module, permute } from '../engine/nn.js';
+import { relu } from '../engine/ops/elementwise.js';
+import { crossEntropy } from '../engine/ops/loss.js';
+import { globalAvgPool } from '../engine/ops/pool.js';
+import { manualSeed } from '../engine/ops/random.js';
+import { SGD } from '../engine/optim.js';
+import { runtime } from '../engine/runtime.js';
+import { scope, tensor, type Tensor } from '../engine/tensor.js';
+import { resnet18, resnet20 } from '../models/resnet.js';
+import { U, assertClose, randn, setupGpu, uniform } from './helpers.js';
+import { sgdRef } from './reference/optim.js';
+
+test.before(setupGpu);
+
+class SmallCnn extends Module {
+  conv = this.addModule('conv', new Conv2d(3, 8, 3, { padding: 1 }));
+  bn = this.addModule('bn', new BatchNorm(8));
+  fc = this.addModule('fc', new Linear(8, 4));
+  forward(x: Tensor): Tensor {
+    return this.fc.forward(globalAvgPool(relu(this.bn.forward(this.conv.forward(x)))));
+  }
+}
+
+test('SGD matches PyTorch semantics (momentum, dampening, weight decay, Nesterov)', async () => {
+  for (const o of [
+    { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
+    { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 5e-4, nesterov: false },
+    { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-4, nesterov: false },
+    { lr: 0.01, momentum: 0.8, dampening: 0, weightDecay: 1e-3, nesterov: true },
+  ]) {
+    const n = 13;
+    const p0 = randn(n, 1);
+    const p = tensor(p0);
+    p.requiresGrad = true;
+    const opt = new SGD([p], o);
+    const ref = Float64Array.from(p0);
+    const state: { buf?: Float64Array } = {};
+    for (let step = 0; step < 4; step++) {
+      const g = randn(n, 10 + step);
+      p.grad = tensor(g).keep();
+      opt.step();
+      opt.zeroGrad();
+      sgdRef(ref, g, state, o);
+    }
+    assertClose(await p.toArray(), ref, (i) => 64 * U * (Math.abs(ref[i]) + 1), `SGD ${JSON.stringify(o)}`);
+    opt.dispose();
+  }
+  assert.throws(() => new SGD([tensor([1])], { lr: -1 }), /lr must be a finite number ≥ 0/);
+  assert.throws(() => new SGD([tensor([1])], { lr: 0.1, nesterov: true }), /Nesterov/);
+});
+
+test('state dicts use PyTorch names and layouts and round-trip', async () => {
+  manualSeed(3);
+  const model = new SmallCnn();
+  const names = [...Object.keys(await model.exportState())];
+  assert.equal(names, ['conv.weight', 'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'fc.weight', 'fc.bias', 'bn.num_batches_tracked']);
+  const state = await model.exportState();
+  assert.equal(state['conv.weight'].shape, [8, 3, 3, 3]); // OIHW
+  const hwio = (await model.conv.weight.toArray()) as Float32Array;
+  // PyTorch weight[o][i][h][w] is our weight[h][w][i][o]
+  assert.is(state['conv.weight'].data[((5 * 3 + 2) * 3 + 1) * 3 + 0], hwio[((1 * 3 + 0) * 3 + 2) * 8 + 5]);
+  const other = new SmallCnn();
+  other.importState(state);
+  const again = await other.exportState();
+  for (const k of names) assert.equal(Array.from(again[k].data as Float32Array), Array.from(state[k].data as Float32Array), k);
+  assert.throws(() => other.importState({ ...state, extra: state['bn.bias'] }), /unexpected entries 'extra'/);
+  const { ['fc.bias']: _, ...missing } = state;
+  assert.throws(() => other.importState(missing), /missing 'fc.bias'/);
+  assert.throws(() => other.importState({ ...state, 'fc.weight': { ...state['fc.weight'], shape: [8, 4] } }), /'fc.weight' has shape \[8,4\], expected \[4,8\]/);
+  assert.equal(permute(Float32Array.from([0, 1, 2, 3, 4, 5]), [2, 3], [1, 0]).data, Float32Array.from([0, 3, 1, 4, 2, 5]));
+});
+
+test('ResNet parameter counts equal the PyTorch definitions', () => {
+  // ResNet20 option A (He et al.): 269,722; option B adds two 1×1 projections with BN: 272,474.
+  // ResNet18 with a 3×3 stem, no max-pool, 200 classes: torchvision's 11,689,512 − 7,680 (7×7 → 3×3 stem) − 410,400 (fc 1000 → 200).
+  const a = resnet20();
+  const b = resnet20({ shortcut: 'B' });
+  const r18 = resnet18();
+  assert.is(a.parameterCount(), 269722);
+  assert.is(b.parameterCount(), 272474);
+  assert.is(r18.parameterCount(), 11271432);
+  assert.ok(r18.namedParameters().some(([n]) => n === 'layer2.0.downsample.0.weight'));
+  assert.ok(a.namedParameters().some(([n]) => n === 'layer3.2.bn2.bias'));
+  [a, b, r18].forEach((m) => m.dispose());
+});
+
+test('a small CNN overfits a fixed batch to near-zero loss', async () => {
+  manualSeed(11);
+  const model = new SmallCnn();
+  const x = tensor(uniform(8 * 6 * 6 * 3, 21, 0, 1), [8, 6, 6, 3]);
+  const y = tensor(Int32Array.from([0, 1, 2, 3, 0, 1, 2, 3]));
+  const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  let loss = 0;
+  for (let step = 0; step < 150; step++) {
+    const l = scope(() => {
+      const out = crossEntropy(model.forward(x), y);
+      backward(out);
+      opt.step();
+      opt.zeroGrad();
+      return out;
+    });
+    if (step % 50 === 49 || step === 149) loss = await l.item();
+    l.dispose();
+  }
+  assert.ok(loss < 0.05, `loss after 150 steps: ${loss}`);
+  model.dispose();
+  opt.dispose();
+});
+
+test('GPU memory stays flat over 1,000 training steps', async () => {
+  manualSeed(12);
+  const model = new SmallCnn();
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+  const x = tensor(uniform(4 * 4 * 4 * 3, 22, 0, 1), [4, 4, 4, 3]);
+  const y = tensor(Int32Array.from([0, 1, 2, 3]));
+  const pool = runtime().pool;
+  const step = () => scope(() => {
+    backward(crossEntropy(model.forward(x), y));
+    opt.step();
+    opt.zeroGrad();
+  });
+  for (let i = 0; i < 5; i++) step();
+  await runtime().sync();
+  const before = pool.snapshot();
+  for (let i = 0; i < 1000; i++) {
+    step();
+    if (i % 100 === 99) await runtime().sync();
+  }
+  await runtime().sync();
+  const after = pool.snapshot();
+  assert.is(after.inUseBytes, before.inUseBytes, 'bytes in use grew');
+  assert.is(after.allocatedBytes, before.allocatedBytes, 'the pool created new buffers');
+  model.dispose();
+  opt.dispose();
+});
+
+test('eval mode: noGrad records no graph and BN uses running statistics', async () => {
+  manualSeed(13);
+  const model = new SmallCnn();
+  model.eval();
+  const x = tensor(uniform(2 * 4 * 4 * 3, 23), [2, 4, 4, 3]);
+  const out = noGrad(() => model.forward(x));
+  assert.is(out.node, null);
+  const before = await model.bn.runningMean.toArray();
+  model.forward(x).dispose();
+  assert.equal(Array.from(await model.bn.runningMean.toArray()), Array.from(before));
+  model.dispose();
+});
+
+test.run();

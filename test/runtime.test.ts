@@ -1,0 +1,85 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mapProgram } from '../shaders/elementwise.js';
+import { backward } from '../engine/autograd.js';
+import { GpuError } from '../engine/device.js';
+import { add, mul, relu } from '../engine/ops/elementwise.js';
+import { sum } from '../engine/ops/reduce.js';
+import { run } from '../engine/ops/run.js';
+import { sizeClass } from '../engine/pool.js';
+import { runtime } from '../engine/runtime.js';
+import { scope, tensor } from '../engine/tensor.js';
+import { setupGpu } from './helpers.js';
+
+test.before(setupGpu);
+
+test('a WebGPU validation error surfaces as an exception naming the op', async () => {
+  const t = tensor([1, 2, 3, 4]);
+  // Binding one buffer both read-only and writable is invalid: the batch must fail loudly.
+  run(mapProgram({ name: 'alias', arity: 1, expr: 'a' }, 'same', true), { abuf: t, out: t }, { count: 1, s0: 0, s1: 0 }, 1, 'deliberately invalid op [4]');
+  let error: unknown = null;
+  try {
+    await runtime().sync();
+  } catch (e) {
+    error = e;
+  }
+  assert.instance(error, GpuError);
+  assert.match(String(error), /deliberately invalid op \[4\]/);
+  // The engine keeps working afterwards.
+  assert.equal(Array.from(await add(t, t).toArray()), [2, 4, 6, 8]);
+});
+
+test('using a disposed tensor is a clear error', () => {
+  const t = tensor([1, 2]);
+  t.name = 'weights';
+  t.dispose();
+  assert.throws(() => relu(t), /'weights' tensor f32\[2\] was used after dispose\(\)/);
+});
+
+test('backward needs a scalar (or an explicit gradient) and runs once', () => {
+  const x = tensor([1, 2, 3]);
+  x.requiresGrad = true;
+  assert.throws(() => backward(mul(x, x)), /is not a scalar; pass \{ grad \}/);
+  const y = sum(mul(x, x));
+  backward(y);
+  assert.throws(() => backward(y), /second time/);
+  const z = sum(mul(x, x));
+  backward(z, { retainGraph: true });
+  backward(z);
+  assert.throws(() => backward(sum(tensor([1, 2]))), /does not require grad/);
+});
+
+test('scope disposes intermediates but keeps returned and kept tensors', () => {
+  const pool = runtime().pool;
+  const x = tensor([1, 2, 3, 4]);
+  const before = pool.snapshot().inUseBytes;
+  let kept = null as ReturnType<typeof tensor> | null;
+  const out = scope(() => {
+    const a = add(x, x);
+    kept = mul(a, a).keep();
+    return { result: relu(a) };
+  });
+  assert.ok(!out.result.disposed && !kept!.disposed && !x.disposed);
+  assert.is(pool.snapshot().inUseBytes, before + 2 * sizeClass(16));
+  out.result.dispose();
+  kept!.dispose();
+  assert.is(pool.snapshot().inUseBytes, before);
+});
+
+test('scope releases everything when its function throws', () => {
+  const before = runtime().pool.snapshot().inUseBytes;
+  assert.throws(() => scope(() => {
+    add(tensor([1, 2]), tensor([3, 4]));
+    throw new Error('boom');
+  }), /boom/);
+  assert.is(runtime().pool.snapshot().inUseBytes, before);
+});
+
+test('size classes bound slack at 25%', () => {
+  for (const n of [1, 255, 256, 257, 1000, 4096, 5000, 123457, 1 << 20]) {
+    const c = sizeClass(n);
+    assert.ok(c >= n && (c <= 256 || c <= n * 1.25), `${n} → ${c}`);
+  }
+});
+
+test.run();
