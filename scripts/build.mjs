@@ -2,7 +2,7 @@
 //  - dist/**: every TypeScript source transpiled file by file (what tests and the CLI run in Node)
 //  - dist/bundle/engine.node.js and dist/bundle/engine.browser.js: the same sources bundled for each platform
 import { build } from 'esbuild';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const roots = ['engine', 'shaders', 'models', 'experiments', 'test', 'web'];
@@ -17,7 +17,8 @@ function collect(dir) {
 }
 roots.forEach(collect);
 
-const common = { logLevel: 'warning', target: 'es2022', format: 'esm' };
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+const common = { logLevel: 'warning', target: 'es2022', format: 'esm', define: { __PACKAGE_VERSION__: JSON.stringify(version) } };
 const quiet = process.argv.includes('--quiet');
 const t0 = Date.now();
 await build({ ...common, entryPoints: sources, outdir: 'dist', outbase: '.', platform: 'node', sourcemap: 'inline' });

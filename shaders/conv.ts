@@ -3,7 +3,7 @@
 //   forward        y[m=(n,ho,wo), co]   = Σ_{k=(kh,kw,ci)} x(gather) · W[k, co]
 //   data grad     dx[m=(n,h,w), ci]     = Σ_{k=(kh,kw,co)} dy(gather) · W[kh,kw,ci,co]
 //   weight grad   dW[m=(kh,kw,ci), co]  = Σ_{k=(n,ho,wo)} x(gather) · dy[k, co]
-import { u32, type UniformField } from '../engine/program.js';
+import { i32, u32, type UniformField } from '../engine/program.js';
 import { matrixReader, type OperandReader } from './gemm.js';
 
 /** Geometry uniforms shared by the conv readers (all u32; pads are applied as signed offsets). */
@@ -138,3 +138,67 @@ export function convWeightGradA(vec4: boolean): OperandReader {
     loadVec: (t, kk) => `xLoad4(akb${kk}, akh${kk} + ah${t}, akw${kk} + aw${t}, ac${t})`,
   };
 }
+
+// ---- strided data gradient by sub-pixel phases ----------------------------------------------------
+// With stride s > 1 only the taps with (h + ph − kh) ≡ 0 (mod s) reach an input row h, so the plain
+// data-gradient gather wastes (s²−1)/s² of its loads on zeros. Splitting the input pixels by phase
+// (h mod s, w mod s) gives s² dense GEMMs, each over its own taps kh = kh0 + s·t:
+//   dx[n, a + s·i, b + s·j, ci] = Σ_{t,u,co} dy[n, i + qa − t, j + qb − u, co] · W[kh0 + s·t, kw0 + s·u, ci, co]
+
+/** Phase geometry uniforms (besides convUniforms): rows of the phase grid, first taps, tap counts, offsets. */
+export const phaseUniforms: UniformField[] = ['Hp', 'Wp', 'pa', 'pb', 'kh0', 'kw0', 'nkw'].map(u32).concat([i32('qa'), i32('qb')]);
+
+export function convPhaseDataGradA(vec4: boolean): OperandReader {
+  const load = `
+fn dyPhaseLoad${vec4 ? 4 : 1}(base: u32, i: i32, j: i32, t: i32, u: i32, c: u32) -> ${vec4 ? 'vec4<f32>' : 'f32'} {
+  let ho = i + params.qa - t;
+  let wo = j + params.qb - u;
+  let hit = ho >= 0 && wo >= 0 && ho < ${P('Ho')} && wo < ${P('Wo')};
+  let idx = base + (u32(clamp(ho, 0, ${P('Ho')} - 1)) * params.Wo + u32(clamp(wo, 0, ${P('Wo')} - 1))) * params.Co + c;
+  return select(${vec4 ? 'vec4<f32>()' : '0.0'}, dybuf[${vec4 ? 'idx / 4u' : 'idx'}], hit);
+}`;
+  const kSplit = (k: string, suffix: string) => `let ac${suffix} = ${k} % params.Co;
+      let akt${suffix} = ${k} / params.Co;
+      let au${suffix} = i32(akt${suffix} % params.nkw);
+      let at${suffix} = i32(akt${suffix} / params.nkw);`;
+  return {
+    key: `cpA${vec4 ? 4 : 1}`,
+    bindings: [{ name: 'dybuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
+    uniforms: [...convUniforms, ...phaseUniforms],
+    kContiguous: true,
+    vec4,
+    functions: load,
+    outerSetup: (t, o) => `let am${t} = ${o};
+    let ar${t} = am${t} % (params.Hp * params.Wp);
+    let ab${t} = (am${t} / (params.Hp * params.Wp)) * params.Ho * params.Wo * params.Co;
+    let ai${t} = i32(ar${t} / params.Wp);
+    let aj${t} = i32(ar${t} % params.Wp);`,
+    kSetup: (k) => (vec4 ? kSplit(k, '') : [0, 1, 2, 3].map((kk) => kSplit(`(${k} + ${kk}u)`, `${kk}`)).join('\n      ')),
+    load: (t, kk) => `dyPhaseLoad1(ab${t}, ai${t}, aj${t}, at${kk}, au${kk}, ac${kk})`,
+    loadVec: (t) => `dyPhaseLoad4(ab${t}, ai${t}, aj${t}, at, au, ac)`,
+  };
+}
+
+/** B[k=(t,u,co), n=ci] = W[kh0 + s·t, kw0 + s·u, ci, co]: contiguous along co, i.e. along K. */
+export function convPhaseDataGradB(vec4: boolean): OperandReader {
+  const addr = (t: number, k: string) =>
+    `(((params.kh0 + params.sh * ((${k} / params.Co) / params.nkw)) * params.KW + params.kw0 + params.sw * ((${k} / params.Co) % params.nkw)) * params.Ci + bo${t}) * params.Co + ${k} % params.Co`;
+  return {
+    key: `cpB${vec4 ? 4 : 1}`,
+    bindings: [{ name: 'wbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
+    uniforms: [...convUniforms, ...phaseUniforms],
+    kContiguous: true,
+    vec4,
+    outerSetup: (t, o) => `let bo${t} = ${o};`,
+    kSetup: () => '',
+    load: (t, kk) => `wbuf[${addr(t, `(k + ${kk}u)`)}]`,
+    loadVec: (t) => `wbuf[(${addr(t, 'k')}) / 4u]`,
+  };
+}
+
+/** Row m of a phase GEMM lands at input pixel (n, pa + s·i, pb + s·j). */
+export const phaseRowOffset = {
+  key: 'phase',
+  uniforms: [...convUniforms, ...phaseUniforms],
+  expr: (m: string) => `(((${m} / (params.Hp * params.Wp)) * params.H + params.pa + params.sh * ((${m} % (params.Hp * params.Wp)) / params.Wp)) * params.W + params.pb + params.sw * (${m} % params.Wp)) * params.Ci`,
+};

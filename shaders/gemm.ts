@@ -40,10 +40,17 @@ export interface GemmConfig {
   tn: number;
   /** C row length allows vec4 stores. */
   vecStore: boolean;
+  /** K is a multiple of 4, so no K block runs past the end and loads need no masks. */
+  kAligned: boolean;
   /** Optional per-column bias added before the store (binding `bias`). */
   bias: boolean;
   /** Optional ReLU on the stored value. */
   relu: boolean;
+  /**
+   * Write hook: maps row m of C (a u32 WGSL expression) to the element offset of its first value
+   * in the output. Default: row-major [M, N]. Strided outputs (sub-pixel convolution phases) use it.
+   */
+  rowOffset?: { key: string; uniforms: UniformField[]; expr: (m: string) => string };
   label: string;
 }
 
@@ -56,9 +63,9 @@ const WG = 64;
 export function gemmProgram(cfg: GemmConfig): Program {
   const { a, b, tm, tn } = cfg;
   if (tn % 4 !== 0 || tm % 4 !== 0) throw new Error(`gemm: tile ${tm}x${tn} must be multiples of 4`);
-  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}`;
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}`;
   const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
-  const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms];
+  const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms, ...(cfg.rowOffset?.uniforms ?? [])];
   // Readers of one conv share geometry uniforms: declare each name once.
   const uniforms = all.filter((f, i) => all.findIndex((g) => g.name === f.name) === i);
   return { key, bindings, uniforms, workgroupSize: WG, source: () => gemmSource(cfg) };
@@ -85,9 +92,9 @@ function gemmSource(cfg: GemmConfig): string {
   const setup = L.splice(0).join('\n    ');
 
   // --- one K block: load a TM×4 tile of A and a 4×TN tile of B, then TM·TN/4·4 vec4 FMAs ---
-  const kMasked = (r: OperandReader) => !(r.kContiguous && r.vec4);
-  const needMask = kMasked(a) || kMasked(b);
-  if (needMask) for (const kk of range(4)) L.push(`let kv${kk} = k + ${kk}u < kEnd;`);
+  const kMasked = (r: OperandReader) => !cfg.kAligned && !(r.kContiguous && r.vec4);
+  if (kMasked(a) || kMasked(b)) for (const kk of range(4)) L.push(`let kv${kk} = k + ${kk}u < kEnd;`);
+  const mask = (r: OperandReader, zero: string, load: string, kk: number) => (kMasked(r) ? `select(${zero}, ${load}, kv${kk})` : load);
   L.push(a.kSetup('k'), b.kSetup('k'));
   // aElem(i, kk): scalar WGSL expression of A(m0+i, k+kk)
   let aElem: (i: number, kk: number) => string;
@@ -95,22 +102,22 @@ function gemmSource(cfg: GemmConfig): string {
     for (const i of range(tm)) L.push(`let a${i} = ${a.loadVec(i, 0)};`);
     aElem = (i, kk) => `a${i}.${comp[kk]}`;
   } else if (a.vec4) {
-    for (const kk of range(4)) for (const g of range(tm / 4)) L.push(`let a${g}_${kk} = select(vec4<f32>(), ${a.loadVec(g, kk)}, kv${kk});`);
+    for (const kk of range(4)) for (const g of range(tm / 4)) L.push(`let a${g}_${kk} = ${mask(a, 'vec4<f32>()', a.loadVec(g, kk), kk)};`);
     aElem = (i, kk) => `a${Math.floor(i / 4)}_${kk}.${comp[i % 4]}`;
   } else {
-    for (const kk of range(4)) for (const i of range(tm)) L.push(`let a${i}_${kk} = select(0.0, ${a.load(i, kk)}, kv${kk});`);
+    for (const kk of range(4)) for (const i of range(tm)) L.push(`let a${i}_${kk} = ${mask(a, '0.0', a.load(i, kk), kk)};`);
     aElem = (i, kk) => `a${i}_${kk}`;
   }
   // bVec(kk, j): vec4 of B(k+kk, n0+4j .. n0+4j+3)
   let bVec: (kk: number, j: number) => string;
   if (!b.kContiguous && b.vec4) {
-    for (const kk of range(4)) for (const j of range(tn4)) L.push(`let b${kk}_${j} = select(vec4<f32>(), ${b.loadVec(j, kk)}, kv${kk});`);
+    for (const kk of range(4)) for (const j of range(tn4)) L.push(`let b${kk}_${j} = ${mask(b, 'vec4<f32>()', b.loadVec(j, kk), kk)};`);
     bVec = (kk, j) => `b${kk}_${j}`;
   } else if (b.vec4) {
     for (const c of range(tn)) L.push(`let bc${c} = ${b.loadVec(c, 0)};`);
     bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `bc${4 * j + q}.${comp[kk]}`).join(', ')})`;
   } else {
-    for (const kk of range(4)) for (const c of range(tn)) L.push(`let b${kk}_c${c} = select(0.0, ${b.load(c, kk)}, kv${kk});`);
+    for (const kk of range(4)) for (const c of range(tn)) L.push(`let b${kk}_c${c} = ${mask(b, '0.0', b.load(c, kk), kk)};`);
     bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `b${kk}_c${4 * j + q}`).join(', ')})`;
   }
   for (const kk of range(4)) {
@@ -130,7 +137,7 @@ function gemmSource(cfg: GemmConfig): string {
       let v = `acc${i}_${j}`;
       if (cfg.bias) v = `(${v} + vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')}))`;
       if (cfg.relu) v = `max(${v}, vec4<f32>())`;
-      const row = `cBase + (m0 + ${i}u) * params.N`;
+      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(m0 + ${i}u)`)}` : `cBase + (m0 + ${i}u) * params.N`;
       if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
       else {
         L.push(`  { let v = ${v};`);
@@ -184,22 +191,20 @@ export function matrixReader(name: 'A' | 'B', kContiguous: boolean, vec4: boolea
   const buf = `${name}buf`;
   const ld = `params.${name}ld`;
   const bs = `params.${name}bs`;
-  const base = `${name}base`;
+  // Vectorised readers keep offsets in vec4 units, so no load divides by 4.
+  const start = (t: number) => `${name}s${t}`;
   return {
     key: `mat${kContiguous ? 'K' : 'O'}${vec4 ? 4 : 1}`,
     bindings: [{ name: buf, access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
     uniforms: [u32(`${name}ld`), u32(`${name}bs`)],
     kContiguous,
     vec4,
-    outerSetup: (t, o) => (t === 0 ? `let ${base} = batch * ${bs};\n    let ${name}o${t} = ${o};` : `let ${name}o${t} = ${o};`),
+    outerSetup: (t, o) => {
+      const first = kContiguous ? `batch * ${bs} + (${o}) * ${ld}` : `batch * ${bs} + (${o})`;
+      return `let ${start(t)} = ${vec4 ? `(${first}) / 4u` : first};${t === 0 && vec4 && !kContiguous ? `\n    let ${name}ld4 = ${ld} / 4u;` : ''}`;
+    },
     kSetup: () => '',
-    load: (t, kk) => {
-      const idx = kContiguous ? `${base} + ${name}o${t} * ${ld} + k + ${kk}u` : `${base} + (k + ${kk}u) * ${ld} + ${name}o${t}`;
-      return vec4 ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`;
-    },
-    loadVec: (t, kk) => {
-      const idx = kContiguous ? `${base} + ${name}o${t} * ${ld} + k` : `${base} + (k + ${kk}u) * ${ld} + ${name}o${t}`;
-      return `${buf}[(${idx}) / 4u]`;
-    },
+    load: (t, kk) => (kContiguous ? `${buf}[${start(t)} + k + ${kk}u]` : `${buf}[${start(t)} + (k + ${kk}u) * ${ld}]`),
+    loadVec: (t, kk) => (kContiguous ? `${buf}[${start(t)} + k / 4u]` : `${buf}[${start(t)} + (k + ${kk}u) * ${name}ld4]`),
   };
 }

@@ -1,8 +1,8 @@
 // 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
-import { convDataGradA, convDataGradB, convForwardA, convMatrixB, convWeightGradA } from '../../shaders/conv.js';
+import { convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
 import { record } from '../autograd.js';
-import { assertDType, type Tensor } from '../tensor.js';
+import { assertDType, empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
 import { reduceRaw } from './reduce.js';
 import { shapes } from './run.js';
@@ -65,6 +65,7 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, bias?: T
 }
 
 export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  if ((g.sh > 1 || g.sw > 1) && g.dh === 1 && g.dw === 1) return conv2dDataGradPhases(dy, w, g);
   const vec = g.Co % 4 === 0;
   const dx = gemm({
     M: g.N * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,
@@ -77,6 +78,34 @@ export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tenso
   const out = dx.view([g.N, g.H, g.W, g.Ci]);
   dx.dispose();
   return out;
+}
+
+/** Strided data gradient as one dense GEMM per sub-pixel phase (see shaders/conv.ts). */
+function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const dx = empty([g.N, g.H, g.W, g.Ci]);
+  const vec = g.Co % 4 === 0;
+  for (let pa = 0; pa < g.sh; pa++) {
+    for (let pb = 0; pb < g.sw; pb++) {
+      const Hp = Math.ceil((g.H - pa) / g.sh);
+      const Wp = Math.ceil((g.W - pb) / g.sw);
+      if (Hp <= 0 || Wp <= 0) continue;
+      const kh0 = (pa + g.ph) % g.sh;
+      const kw0 = (pb + g.pw) % g.sw;
+      const nkh = kh0 < g.KH ? Math.ceil((g.KH - kh0) / g.sh) : 0;
+      const nkw = kw0 < g.KW ? Math.ceil((g.KW - kw0) / g.sw) : 0;
+      gemm({
+        M: g.N * Hp * Wp, N: g.Ci, K: nkh * nkw * g.Co,
+        a: convPhaseDataGradA(vec),
+        b: convPhaseDataGradB(vec),
+        inputs: { dybuf: dy, wbuf: w },
+        uniforms: { ...geometryUniforms(g), Hp, Wp, pa, pb, kh0, kw0, nkw: Math.max(nkw, 1), qa: (pa + g.ph - kh0) / g.sh, qb: (pb + g.pw - kw0) / g.sw },
+        rowOffset: phaseRowOffset,
+        output: dx,
+        label: `conv2d data-grad ${describe(g)} phase ${pa},${pb}`,
+      });
+    }
+  }
+  return dx;
 }
 
 export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {

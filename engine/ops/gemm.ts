@@ -1,5 +1,5 @@
 // Chooses tiles and K-splits for the GEMM core and runs it: shared by matmul, linear and conv.
-import { gemmProgram, gemmWorkgroups, type OperandReader } from '../../shaders/gemm.js';
+import { gemmProgram, gemmWorkgroups, type GemmConfig, type OperandReader } from '../../shaders/gemm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { addRaw, reluRaw } from './elementwise.js';
 import { reduceRaw } from './reduce.js';
@@ -18,6 +18,10 @@ export interface GemmProblem {
   uniforms: Record<string, number>;
   bias?: Tensor;
   relu?: boolean;
+  /** Write hook: rows of C land at these offsets of `output` (no K split then). */
+  rowOffset?: GemmConfig['rowOffset'];
+  /** Write into this tensor instead of a new one (needs no K split). */
+  output?: Tensor;
   label: string;
 }
 
@@ -33,12 +37,12 @@ export interface GemmTiling {
   kChunk: number;
 }
 
-export function chooseTiling(M: number, N: number, K: number, batches: number): GemmTiling {
+export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true): GemmTiling {
   const tm = M >= 8 ? 8 : 4;
   const tn = N >= 16 ? 16 : N >= 8 ? 8 : 4;
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
   let splits = 1;
-  if (threads < TARGET_THREADS && K >= 2 * MIN_K_PER_SPLIT) {
+  if (allowSplit && threads < TARGET_THREADS && K >= 2 * MIN_K_PER_SPLIT) {
     splits = Math.min(Math.ceil(TARGET_THREADS / threads), Math.floor(K / MIN_K_PER_SPLIT));
   }
   const kChunk = Math.ceil(Math.ceil(K / splits) / 4) * 4;
@@ -49,15 +53,16 @@ export function chooseTiling(M: number, N: number, K: number, batches: number): 
 /** Runs C[batches, M, N] = A·B (+ bias, ReLU) and returns C. */
 export function gemm(p: GemmProblem): Tensor {
   const batches = p.batches ?? 1;
-  const { tm, tn, splits, kChunk } = chooseTiling(p.M, p.N, p.K, batches);
+  const direct = !!(p.output || p.rowOffset);
+  const { tm, tn, splits, kChunk } = chooseTiling(p.M, p.N, p.K, batches, !direct);
   const vecStore = p.N % 4 === 0;
   const fused = splits === 1;
-  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, bias: fused && !!p.bias, relu: fused && !!p.relu, label: p.label });
-  const out = empty([batches * splits * p.M * p.N]);
+  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, bias: fused && !!p.bias, relu: fused && !!p.relu, rowOffset: p.rowOffset, label: p.label });
+  const out = p.output ?? empty([batches * splits * p.M * p.N]);
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
   if (fused && p.bias) tensors.bias = p.bias;
   const uniforms = { ...p.uniforms, M: p.M, N: p.N, K: p.K, kChunk, splits, batches };
-  if (out.size > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches), p.label);
+  if (p.M * p.N > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches), p.label);
   if (fused) return out;
   const summed = reduceRaw('sum', out, batches, splits, p.M * p.N);
   out.dispose();

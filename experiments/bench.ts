@@ -1,0 +1,263 @@
+// `npm run bench`: kernel and model throughput on the current adapter, each kernel beside a naive
+// shader measured in the same run. Prints a table and writes bench-results/bench-<time>.json.
+// Conventions (shared/BENCHMARKS.md): 2 warm-ups, median and min of ≥ 5 timed runs, first run
+// (pipeline compilation) reported separately, GPU completion inside the timer, no busy-wait.
+import { backward, noGrad } from '../engine/autograd.js';
+import { gpu, initGpu } from '../engine/device.js';
+import { batchNorm } from '../engine/ops/batchnorm.js';
+import { conv2dDataGradRaw, conv2dForwardRaw, conv2dWeightGradRaw, convGeometry } from '../engine/ops/conv.js';
+import { empty, scope, tensor, type Tensor } from '../engine/tensor.js';
+import '../engine/ops/index.js';
+import { crossEntropy } from '../engine/ops/loss.js';
+import { matmulRaw } from '../engine/ops/matmul.js';
+import { rand } from '../engine/ops/random.js';
+import { run } from '../engine/ops/run.js';
+import { SGD } from '../engine/optim.js';
+import { formatBytes } from '../engine/pool.js';
+import { runtime } from '../engine/runtime.js';
+import { naiveBatchNorm, naiveConvDataGrad, naiveConvForward, naiveConvWeightGrad, naiveMatmul, naiveWorkgroups } from '../shaders/naive.js';
+import { resnet18, resnet20, type ResNet } from '../models/resnet.js';
+import { parseArgs, type OptionSpec } from './cli/args.js';
+import { writeFileAtomic } from './io/atomic.js';
+import { packageVersion } from './version.js';
+
+export interface Measurement {
+  name: string;
+  shape: string;
+  firstMs: number;
+  medianMs: number;
+  minMs: number;
+  gflops?: number;
+  gbps?: number;
+  imagesPerSecond?: number;
+  naiveMedianMs?: number;
+  speedup?: number;
+  dispatchesPerIteration?: number;
+  encodeMsPerIteration?: number;
+  peakBytes?: number;
+  adapter: string;
+  date: string;
+  version: string;
+}
+
+interface Timing {
+  firstMs: number;
+  medianMs: number;
+  minMs: number;
+  dispatches: number;
+  encodeMs: number;
+}
+
+/** Times `work` (records GPU work, returns what to dispose) to GPU completion. */
+async function time(work: () => Tensor | Tensor[] | void, warmup: number, iterations: number): Promise<Timing> {
+  const once = async () => {
+    const c0 = { ...runtime().counters };
+    const t0 = performance.now();
+    const out = scope(() => work());
+    await runtime().sync();
+    const ms = performance.now() - t0;
+    for (const t of [out ?? []].flat()) t.dispose();
+    return { ms, dispatches: runtime().counters.dispatches - c0.dispatches, encodeMs: runtime().counters.encodeMs - c0.encodeMs };
+  };
+  const first = await once();
+  for (let i = 1; i < warmup; i++) await once();
+  const runs = [];
+  for (let i = 0; i < iterations; i++) runs.push(await once());
+  const sorted = runs.map((r) => r.ms).sort((a, b) => a - b);
+  return {
+    firstMs: first.ms,
+    medianMs: sorted[Math.floor(sorted.length / 2)],
+    minMs: sorted[0],
+    dispatches: runs[0].dispatches,
+    encodeMs: runs.reduce((s, r) => s + r.encodeMs, 0) / runs.length,
+  };
+}
+
+const options: Record<string, OptionSpec> = {
+  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18', default: 'matmul,conv,batchnorm,resnet20,resnet18' },
+  iterations: { type: 'number', description: 'timed iterations per measurement (median and min reported)', default: 5 },
+  warmup: { type: 'number', description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
+  naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
+  out: { type: 'string', description: 'directory for the JSON results', default: 'bench-results' },
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseArgs('bench', 'Kernel and model throughput on this adapter, beside naive reference shaders.', options, argv);
+  if (!args) return;
+  const ctx = await initGpu();
+  const adapter = ctx.info.description;
+  const groups = new Set(String(args.only).split(','));
+  const warmup = Number(args.warmup);
+  const iterations = Number(args.iterations);
+  const results: Measurement[] = [];
+  const base = { adapter, date: new Date().toISOString(), version: packageVersion() };
+  console.log(`adapter: ${adapter} (${ctx.info.platform}); Mesa shader cache ${process.env.MESA_SHADER_CACHE_DISABLE ? 'disabled' : 'enabled (first-run numbers depend on earlier runs)'}`);
+  const add = (m: Omit<Measurement, keyof typeof base>) => {
+    const row = { ...m, ...base };
+    results.push(row);
+    printRow(row);
+  };
+  printHeader();
+
+  if (groups.has('matmul')) {
+    const shapes: [string, number, number, number][] = [
+      ...[256, 512, 1024, 2048].map((n): [string, number, number, number] => [`${n}³`, n, n, n]),
+      ['resnet20 conv 16ch', 131072, 16, 144],
+      ['resnet20 conv 32ch', 32768, 32, 288],
+      ['resnet20 conv 64ch', 8192, 64, 576],
+      ['resnet20 fc', 128, 10, 64],
+    ];
+    for (const [label, M, N, K] of shapes) {
+      const a = rand([M, K]).keep();
+      const b = rand([K, N]).keep();
+      const flops = 2 * M * N * K;
+      const t = await time(() => matmulRaw(a, b), warmup, iterations);
+      let naiveMs: number | undefined;
+      if (args.naive && flops <= 2 * 1024 ** 3) {
+        naiveMs = (await time(() => {
+          const c = empty([M, N]);
+          run(naiveMatmul, { a, b, c }, { M, N, K }, naiveWorkgroups(M * N), 'naive matmul');
+          return c;
+        }, 1, 3)).medianMs;
+      }
+      add({ name: 'matmul', shape: `${label} (${M}x${K}·${K}x${N})`, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
+      a.dispose();
+      b.dispose();
+    }
+  }
+
+  if (groups.has('conv')) {
+    const convs: [number, number, number, number][] = [
+      [32, 16, 16, 1], [16, 32, 32, 1], [8, 64, 64, 1], [32, 16, 32, 2], [16, 32, 64, 2],
+    ];
+    const N = 128;
+    for (const [H, Ci, Co, s] of convs) {
+      const x = rand([N, H, H, Ci]).keep();
+      const w = rand([3, 3, Ci, Co], { lo: -0.1, hi: 0.1 }).keep();
+      const g = convGeometry(x, w, { stride: s, padding: 1 });
+      const dy = rand([N, g.Ho, g.Wo, Co]).keep();
+      const flops = 2 * N * g.Ho * g.Wo * Co * Ci * 9;
+      const shape = `${N}x${H}x${H}x${Ci}→${Co} s${s}`;
+      const naiveU = { N, H, W: H, Ci, Ho: g.Ho, Wo: g.Wo, Co, K: 3, s, p: 1 };
+      const directions: [string, () => Tensor, () => Tensor][] = [
+        ['conv2d forward', () => conv2dForwardRaw(x, w, g), () => {
+          const y = empty([N, g.Ho, g.Wo, Co]);
+          run(naiveConvForward, { x, wt: w, y }, naiveU, naiveWorkgroups(y.size), 'naive conv');
+          return y;
+        }],
+        ['conv2d data-grad', () => conv2dDataGradRaw(dy, w, g), () => {
+          const dx = empty(x.shape);
+          run(naiveConvDataGrad, { dy, wt: w, dx }, naiveU, naiveWorkgroups(dx.size), 'naive conv dgrad');
+          return dx;
+        }],
+        ['conv2d weight-grad', () => conv2dWeightGradRaw(x, dy, g), () => {
+          const dw = empty(w.shape);
+          run(naiveConvWeightGrad, { x, dy, dw }, naiveU, naiveWorkgroups(dw.size), 'naive conv wgrad');
+          return dw;
+        }],
+      ];
+      for (const [name, fast, naive] of directions) {
+        const t = await time(fast, warmup, iterations);
+        const naiveMs = args.naive ? (await time(naive, 1, 3)).medianMs : undefined;
+        add({ name, shape, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
+      }
+      [x, w, dy].forEach((t) => t.dispose());
+    }
+  }
+
+  if (groups.has('batchnorm')) {
+    for (const [H, C] of [[32, 16], [16, 32], [8, 64]]) {
+      const x = rand([128, H, H, C]).keep();
+      const gamma = tensor(new Float32Array(C).fill(1)).keep();
+      const beta = tensor(new Float32Array(C)).keep();
+      const rm = tensor(new Float32Array(C)).keep();
+      const rv = tensor(new Float32Array(C).fill(1)).keep();
+      const bytes = 3 * x.size * 4; // statistics read x; normalisation reads x and writes y
+      const t = await time(() => batchNorm(x, gamma, beta, rm, rv, { training: true }), warmup, iterations);
+      const naiveMs = args.naive ? (await time(() => {
+        const y = empty(x.shape);
+        run(naiveBatchNorm, { x, y }, { R: x.size / C, C }, naiveWorkgroups(C), 'naive bn');
+        return y;
+      }, 1, 3)).medianMs : undefined;
+      add({ name: 'batchnorm train fwd', shape: `128x${H}x${H}x${C}`, ...pick(t), gbps: bytes / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
+      const dy = rand(x.shape).keep();
+      const xg = x.view(x.shape);
+      xg.requiresGrad = true;
+      const tb = await time(() => {
+        const y = batchNorm(xg, gamma, beta, rm, rv, { training: true });
+        backward(y, { grad: dy });
+        const dx = xg.grad!;
+        xg.grad = null;
+        return [y, dx];
+      }, warmup, iterations);
+      add({ name: 'batchnorm train fwd+bwd', shape: `128x${H}x${H}x${C}`, ...pick(tb), gbps: (bytes + 5 * x.size * 4) / tb.medianMs / 1e6 });
+      [x, gamma, beta, rm, rv, dy, xg].forEach((t) => t.dispose());
+    }
+  }
+
+  for (const [group, make, batch, size] of [['resnet20', resnet20, 128, 32], ['resnet18', resnet18, 64, 64]] as const) {
+    if (!groups.has(group)) continue;
+    const model: ResNet = make();
+    const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+    const x = rand([batch, size, size, 3]).keep();
+    const y = tensor(Int32Array.from({ length: batch }, (_, i) => i % model.config.numClasses)).keep();
+    runtime().pool.resetPeak();
+    const its = group === 'resnet18' ? Math.max(3, Math.ceil(iterations / 2)) : iterations;
+    const train = await time(() => {
+      const loss = crossEntropy(model.forward(x).logits, y);
+      backward(loss);
+      opt.step();
+      opt.zeroGrad();
+    }, group === 'resnet18' ? 1 : warmup, its);
+    add({
+      name: `${group} training step`, shape: `batch ${batch}, ${size}x${size}`, ...pick(train), imagesPerSecond: batch / (train.medianMs / 1000),
+      dispatchesPerIteration: train.dispatches, encodeMsPerIteration: train.encodeMs, peakBytes: runtime().pool.snapshot().peakInUseBytes,
+    });
+    model.eval();
+    const infer = await time(() => noGrad(() => model.forward(x).logits), warmup, its);
+    add({ name: `${group} inference`, shape: `batch ${batch}, ${size}x${size}`, ...pick(infer), imagesPerSecond: batch / (infer.medianMs / 1000), dispatchesPerIteration: infer.dispatches });
+    model.dispose();
+    opt.dispose();
+    x.dispose();
+    y.dispose();
+  }
+
+  const file = `${args.out}/bench-${base.date.replace(/[:.]/g, '-')}.json`;
+  await writeFileAtomic(file, JSON.stringify({ adapter, platform: gpu().info.platform, features: gpu().info.features, results }, null, 2) + '\n');
+  console.log(`\nwrote ${file}`);
+}
+
+function pick(t: Timing) {
+  return { firstMs: t.firstMs, medianMs: t.medianMs, minMs: t.minMs, dispatchesPerIteration: t.dispatches, encodeMsPerIteration: t.encodeMs };
+}
+
+const columns: [string, number, (m: Measurement) => string][] = [
+  ['benchmark', 26, (m) => m.name],
+  ['shape', 36, (m) => m.shape],
+  ['median ms', 10, (m) => m.medianMs.toFixed(2)],
+  ['min ms', 9, (m) => m.minMs.toFixed(2)],
+  ['first ms', 9, (m) => m.firstMs.toFixed(0)],
+  ['GFLOPS', 8, (m) => (m.gflops ? m.gflops.toFixed(1) : '')],
+  ['GB/s', 7, (m) => (m.gbps ? m.gbps.toFixed(1) : '')],
+  ['img/s', 8, (m) => (m.imagesPerSecond ? m.imagesPerSecond.toFixed(1) : '')],
+  ['naive ms', 9, (m) => (m.naiveMedianMs ? m.naiveMedianMs.toFixed(1) : '')],
+  ['speed-up', 9, (m) => (m.speedup ? `${m.speedup.toFixed(1)}x` : '')],
+  ['dispatches', 10, (m) => (m.dispatchesPerIteration !== undefined ? String(m.dispatchesPerIteration) : '')],
+  ['memory', 9, (m) => (m.peakBytes ? formatBytes(m.peakBytes) : '')],
+];
+
+function printHeader(): void {
+  console.log(columns.map(([h, w]) => h.padEnd(w)).join(' '));
+  console.log(columns.map(([, w]) => '-'.repeat(w)).join(' '));
+}
+
+function printRow(m: Measurement): void {
+  console.log(columns.map(([, w, f]) => f(m).padEnd(w)).join(' '));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(() => process.exit(0), (e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
