@@ -75,6 +75,12 @@ export abstract class Module {
     return out;
   }
 
+  /** Axis order that turns a parameter's layout into PyTorch's, when they differ (conv weights). */
+  torchPermutationOf(t: Tensor): number[] | undefined {
+    for (const [, e] of this.entries()) if (e.tensor === t) return e.torchPermutation;
+    return undefined;
+  }
+
   modules(): Module[] {
     return [this, ...[...this.children.values()].flatMap((c) => c.modules())];
   }
@@ -148,7 +154,7 @@ function torchShape(e: StateEntry): number[] {
   return e.torchPermutation ? e.torchPermutation.map((a) => e.tensor.shape[a]) : [...e.tensor.shape];
 }
 
-function inversePermutation(p: number[]): number[] {
+export function inversePermutation(p: number[]): number[] {
   const inv = new Array<number>(p.length);
   p.forEach((a, i) => (inv[a] = i));
   return inv;

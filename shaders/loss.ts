@@ -74,4 +74,18 @@ export const logSoftmaxBackward: Program = {
 }`,
 };
 
+/** pred[b] = argmax_c x[b, c] (first maximum), correct[b] = pred[b] == label[b] as 0/1. */
+export const argmaxCorrect: Program = {
+  key: 'argmax_correct',
+  bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'labels', access: 'read', element: 'i32' }, { name: 'pred', access: 'read_write', element: 'i32' }, { name: 'correct', access: 'read_write', element: 'f32' }],
+  uniforms: [u32('B'), u32('C')],
+  workgroupSize: WG,
+  source: () => `${entry}
+  var best = 0u;
+  for (var c = 1u; c < params.C; c++) { if (x[row + c] > x[row + best]) { best = c; } }
+  pred[b] = i32(best);
+  correct[b] = select(0.0, 1.0, i32(best) == labels[b]);
+}`,
+};
+
 export const rowWorkgroups = (rows: number) => Math.ceil(rows / WG);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backward } from '../engine/autograd.js';
-import { crossEntropy, crossEntropyPerSample, logSoftmax } from '../engine/ops/loss.js';
+import { crossEntropy, crossEntropyPerSample, logSoftmax, predictions } from '../engine/ops/loss.js';
 import { tensor } from '../engine/tensor.js';
 import { assertClose, gradCheck, randn, setupGpu } from './helpers.js';
 import { crossEntropyRef, logSoftmaxRef } from './reference/loss.js';
@@ -41,6 +41,13 @@ test('out-of-range labels give NaN, bad shapes a named error', async () => {
   assert.ok(Number.isFinite(v[0]) && Number.isNaN(v[1]), `losses ${v}`);
   assert.throws(() => crossEntropy(tensor(new Float32Array(6), [2, 3]), tensor(Int32Array.from([1, 2, 0]))), /labels must be \[2\]/);
   assert.throws(() => crossEntropy(tensor(new Float32Array(6), [2, 3]), tensor(Float32Array.from([1, 2]))), /expected a i32 tensor/);
+});
+
+test('predictions: argmax (first maximum) and correctness', async () => {
+  const logits = tensor(Float32Array.from([0, 2, 1, 5, 5, -1, -3, -2, -2.5]), [3, 3]);
+  const { predicted, correct } = predictions(logits, tensor(Int32Array.from([1, 1, 1])));
+  assert.equal(Array.from(await predicted.toArray()), [1, 0, 1]);
+  assert.equal(Array.from(await correct.toArray()), [1, 0, 1]);
 });
 
 test.run();

@@ -17,3 +17,4 @@ export * from './loss.js';
 export * from './shape.js';
 export * from './random.js';
 export * from './augment.js';
+export * from './selectivity.js';

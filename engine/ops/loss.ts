@@ -1,5 +1,5 @@
 // Softmax cross-entropy and log-softmax over the last axis of [B, C] logits.
-import { crossEntropyBackward, crossEntropyForward, logSoftmaxBackward, logSoftmaxForward, rowWorkgroups } from '../../shaders/loss.js';
+import { argmaxCorrect, crossEntropyBackward, crossEntropyForward, logSoftmaxBackward, logSoftmaxForward, rowWorkgroups } from '../../shaders/loss.js';
 import { record } from '../autograd.js';
 import { assertDType, empty, type Tensor } from '../tensor.js';
 import { mean } from './reduce.js';
@@ -51,4 +51,16 @@ export function logSoftmax(x: Tensor): Tensor {
     run(logSoftmaxBackward, { y: sy, g, dx }, { B, C }, rowWorkgroups(B), `${op} ${shapes(x)} backward`);
     return [dx];
   });
+}
+
+/** Predicted class per row (i32 [B]) and whether it equals the label (f32 0/1 [B]). No autograd. */
+export function predictions(logits: Tensor, labels: Tensor): { predicted: Tensor; correct: Tensor } {
+  const op = 'predictions';
+  const [B, C] = checkLogits(op, logits);
+  assertDType(op, labels, 'i32');
+  if (labels.rank !== 1 || labels.shape[0] !== B) throw new Error(`${op}: labels must be [${B}] for logits ${logits.describe()}, got ${labels.describe()}`);
+  const predicted = empty([B], 'i32');
+  const correct = empty([B]);
+  run(argmaxCorrect, { x: logits, labels, pred: predicted, correct }, { B, C }, rowWorkgroups(B), `${op} ${shapes(logits)}`);
+  return { predicted, correct };
 }

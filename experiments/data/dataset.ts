@@ -170,6 +170,8 @@ export interface BatchOptions {
   dropLast?: boolean;
   /** Start reading the next batch before the current one is handed out (default true). */
   prefetch?: boolean;
+  /** Skip the epoch's first batches without reading them (resuming mid-epoch). */
+  startBatch?: number;
 }
 
 export interface Batch {
@@ -194,7 +196,7 @@ export function batchCount(size: number, batchSize: number, dropLast = false): n
  * by `dropLast`); with `shuffle` the order is a deterministic function of (seed, epoch).
  */
 export async function* batches(dataset: ImageDataset, batchSize: number, options: BatchOptions = {}): AsyncGenerator<Batch, void, undefined> {
-  const { shuffle = false, seed = 0, epoch = 0, dropLast = false, prefetch = true } = options;
+  const { shuffle = false, seed = 0, epoch = 0, dropLast = false, prefetch = true, startBatch = 0 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batches: batchSize must be a positive integer, got ${batchSize}`);
   const n = dataset.size;
   let order: Int32Array;
@@ -214,9 +216,9 @@ export async function* batches(dataset: ImageDataset, batchSize: number, options
     await dataset.read(indices, images, labels);
     return { images, labels, count, indices, batchIndex: b };
   };
-  let pending: Promise<Batch> | null = total > 0 ? load(0) : null;
+  let pending: Promise<Batch> | null = startBatch < total ? load(startBatch) : null;
   try {
-    for (let b = 0; b < total; b++) {
+    for (let b = startBatch; b < total; b++) {
       const current = await pending!;
       pending = null;
       const more = b + 1 < total;

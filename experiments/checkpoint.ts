@@ -1,0 +1,83 @@
+// Checkpoints in safetensors: the model's state dict under PyTorch's names and layouts, the SGD
+// momentum buffers as `optimizer.momentum_buffer.<param>`, and in __metadata__ the training position
+// (epoch, batch, step), random-generator states and the run's configuration, so a run resumes
+// exactly where it stopped.
+import { inversePermutation, permute, type HostTensor, type Module } from '../engine/nn.js';
+import type { GeneratorState } from '../engine/ops/random.js';
+import type { SGD } from '../engine/optim.js';
+import { runtime } from '../engine/runtime.js';
+import { empty } from '../engine/tensor.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './io/safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'selectivity-webgpu/checkpoint@1';
+const MOMENTUM_PREFIX = 'optimizer.momentum_buffer.';
+
+export interface TrainingPosition {
+  /** Epochs completed, and batches completed within the current epoch. */
+  epoch: number;
+  batch: number;
+  /** Optimizer steps taken in total. */
+  globalStep: number;
+  generators: Record<string, GeneratorState>;
+}
+
+export interface DecodedCheckpoint {
+  tensors: Record<string, SafetensorsTensor>;
+  position: TrainingPosition | null;
+  config: Record<string, unknown> | null;
+  metadata: Record<string, string>;
+}
+
+export async function encodeCheckpoint(model: Module, optimizer: SGD | null, position: TrainingPosition | null, config: object): Promise<Uint8Array> {
+  const tensors: Record<string, HostTensor> = await model.exportState();
+  if (optimizer) {
+    for (const [name, p] of model.namedParameters()) {
+      const buffer = optimizer.momentumBuffer(p);
+      if (!buffer) continue;
+      const data = (await buffer.toArray()) as Float32Array;
+      const perm = model.torchPermutationOf(p);
+      tensors[MOMENTUM_PREFIX + name] = perm ? permute(data, [...p.shape], perm) : { dtype: 'F32', shape: [...p.shape], data };
+    }
+  }
+  const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config) };
+  if (position) metadata.position = JSON.stringify(position);
+  return encodeSafetensors(tensors as Record<string, SafetensorsTensor>, metadata);
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const parse = (key: string) => {
+    if (metadata[key] === undefined) return null;
+    try {
+      return JSON.parse(metadata[key]);
+    } catch {
+      throw new Error(`${source}: __metadata__.${key} is not valid JSON`);
+    }
+  };
+  return { tensors, position: parse('position'), config: parse('config'), metadata };
+}
+
+/** Loads model weights (strictly) and, when given, the optimizer's momentum buffers. */
+export function restoreCheckpoint(checkpoint: DecodedCheckpoint, model: Module, optimizer: SGD | null, source: string): void {
+  const modelState: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(checkpoint.tensors)) {
+    if (name.startsWith(MOMENTUM_PREFIX)) continue;
+    if (t.dtype !== 'F32' && t.dtype !== 'I64') throw new Error(`${source}: tensor '${name}' has dtype ${t.dtype}, expected F32 (or I64 for counters)`);
+    modelState[name] = t as HostTensor;
+  }
+  model.importState(modelState, { source });
+  if (!optimizer) return;
+  for (const [name, p] of model.namedParameters()) {
+    const saved = checkpoint.tensors[MOMENTUM_PREFIX + name];
+    if (!saved) continue;
+    const perm = model.torchPermutationOf(p);
+    const torchShape = perm ? perm.map((a) => p.shape[a]) : [...p.shape];
+    if (saved.dtype !== 'F32' || saved.shape.join() !== torchShape.join()) {
+      throw new Error(`${source}: '${MOMENTUM_PREFIX}${name}' is ${saved.dtype} [${saved.shape}], expected F32 [${torchShape}]`);
+    }
+    const data = perm ? (permute(saved.data as Float32Array, torchShape, inversePermutation(perm)).data as Float32Array) : (saved.data as Float32Array);
+    const buffer = empty(p.shape);
+    runtime().upload(buffer.range, data);
+    optimizer.setMomentumBuffer(p, buffer);
+  }
+}

@@ -1,0 +1,42 @@
+// The command-line entry point: `node dist/experiments/cli.js <command> [options]` (npm run cli -- …).
+import { destroyGpu, initGpu } from '../engine/device.js';
+import '../engine/ops/index.js';
+import { UsageError } from './cli/args.js';
+
+const commands: Record<string, { summary: string; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
+  train: { summary: 'train a ResNet (optionally selectivity-regularized) into a run directory', run: async () => (await import('./cli/train.js')).trainCommand },
+  eval: { summary: 'test accuracy of a checkpoint', run: async () => (await import('./cli/eval.js')).evalCommand },
+  bench: { summary: 'kernel and model benchmarks (same as npm run bench)', run: async () => (await import('./bench.js')).main },
+};
+
+function usage(): string {
+  return ['Usage: cli <command> [options]   (each command takes --help)', '', 'Commands:', ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(22)} ${c.summary}`)].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const run = await command.run();
+  if (!rest.includes('--help') && !rest.includes('-h')) await initGpu();
+  await run(rest);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    destroyGpu();
+    process.exit(code);
+  },
+  (error) => {
+    console.error(error instanceof UsageError ? error.message : error instanceof Error ? (process.env.DEBUG ? error.stack : error.message) : error);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

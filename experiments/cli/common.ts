@@ -1,0 +1,51 @@
+// Shared by the CLIs: loading a model from a checkpoint and opening its dataset.
+import { readFile } from 'node:fs/promises';
+import type { ResNet } from '../../models/resnet.js';
+import { decodeCheckpoint, restoreCheckpoint } from '../checkpoint.js';
+import { openDataset, type OpenedDataset } from '../datasets.js';
+import { DATASET_NAMES, MODEL_NAMES, createModel, type DatasetName, type ModelName } from '../models.js';
+import { UsageError, type OptionSpec } from './args.js';
+
+export const checkpointOptions: Record<string, OptionSpec> = {
+  checkpoint: { type: 'string', required: true, metavar: 'FILE', description: 'model.safetensors or checkpoint.safetensors of a run (or a PyTorch-saved state dict with --model/--data)' },
+  data: { type: 'string', choices: DATASET_NAMES, description: 'dataset (default: the one the checkpoint was trained on)' },
+  'data-dir': { type: 'string', metavar: 'DIR', description: 'dataset directory (CIFAR-10 binary / Tiny ImageNet root)' },
+  model: { type: 'string', choices: MODEL_NAMES, description: 'architecture, when the checkpoint does not record it' },
+  shortcut: { type: 'string', choices: ['A', 'B'], description: 'shortcut type, when the checkpoint does not record it' },
+  'batch-size': { type: 'number', default: 256, description: 'evaluation batch size' },
+  'limit-test': { type: 'number', description: 'use a fixed random subset of N test images' },
+};
+
+export interface LoadedModel {
+  model: ResNet;
+  config: Record<string, unknown>;
+  dataset: DatasetName;
+}
+
+export async function loadModel(path: string, args: Record<string, unknown>): Promise<LoadedModel> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new UsageError(`--checkpoint ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const checkpoint = decodeCheckpoint(bytes, path);
+  const config = checkpoint.config ?? {};
+  const model = (args.model ?? config.model) as ModelName | undefined;
+  const dataset = (args.data ?? config.data) as DatasetName | undefined;
+  if (!model || !dataset) throw new UsageError(`${path} does not record its model and dataset; pass --model and --data`);
+  const numClasses = (config.numClasses as number | undefined) ?? (dataset === 'tinyimagenet' ? 200 : 10);
+  const shortcut = (args.shortcut ?? config.shortcut ?? (model === 'resnet20' ? 'A' : 'B')) as 'A' | 'B';
+  const net = createModel({ model, dataset, numClasses, shortcut });
+  restoreCheckpoint(checkpoint, net, null, path);
+  net.eval();
+  return { model: net, config: { ...config, model, data: dataset, shortcut, numClasses }, dataset };
+}
+
+export async function openTestData(loaded: LoadedModel, args: Record<string, unknown>): Promise<OpenedDataset> {
+  return openDataset(loaded.dataset, {
+    dataDir: (args['data-dir'] ?? loaded.config.dataDir ?? undefined) as string | undefined,
+    limitTest: args['limit-test'] as number | undefined,
+    limitTrain: 1,
+  });
+}

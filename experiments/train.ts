@@ -1,0 +1,297 @@
+// The training loop: one command buffer per step (upload → GPU augmentation → forward → loss →
+// backward → SGD), metrics accumulated on the GPU and read back every few steps, checkpoints that
+// let a killed run resume bit-for-bit, and per-epoch evaluation. Platform-neutral: files go through
+// a RunStore, progress through a callback.
+import { backward, noGrad } from '../engine/autograd.js';
+import { gpu } from '../engine/device.js';
+import { augmentImages, uploadImagesU8 } from '../engine/ops/augment.js';
+import { addRaw, mulScalar, scaleRaw, sub } from '../engine/ops/elementwise.js';
+import { zeros } from '../engine/ops/fill.js';
+import { crossEntropy, crossEntropyPerSample, predictions } from '../engine/ops/loss.js';
+import { Generator } from '../engine/ops/random.js';
+import { sum } from '../engine/ops/reduce.js';
+import { SGD } from '../engine/optim.js';
+import { scope, tensor } from '../engine/tensor.js';
+import type { ResNet } from '../models/resnet.js';
+import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint, type TrainingPosition } from './checkpoint.js';
+import { batchCount, batches, sampleBytes, type ImageDataset } from './data/dataset.js';
+import type { RunStore } from './io/store.js';
+import { createModel, type DatasetName, type ModelName } from './models.js';
+import { batchSelectivity } from './selectivity.js';
+import { packageVersion } from './version.js';
+
+export interface TrainConfig {
+  model: ModelName;
+  shortcut: 'A' | 'B';
+  data: DatasetName;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  schedule: 'step' | 'cosine' | 'constant';
+  /** Epoch fractions at which a step schedule divides the learning rate by 10. */
+  milestones: number[];
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+  seed: number;
+  /** Selectivity regularizer weight: loss = CE − α·mean SI (0 = baseline). */
+  alpha: number;
+  augmentPadding: number;
+  augmentFlip: boolean;
+  limitTrain: number | null;
+  limitTest: number | null;
+  evalBatchSize: number;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const MODEL_FILE = 'model.safetensors';
+export const CONFIG_FILE = 'config.json';
+export const METRICS_FILE = 'metrics.csv';
+export const RESULT_FILE = 'result.json';
+
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  /** Minibatch mean class selectivity over the epoch (the regularizer's SI). */
+  trainSelectivity: number;
+  testLoss: number;
+  testAccuracy: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface ProgressEvent {
+  phase: 'train' | 'eval';
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss?: number;
+  accuracy?: number;
+  imagesPerSecond?: number;
+  etaSeconds?: number;
+}
+
+export interface TrainIO {
+  store: RunStore;
+  train: ImageDataset;
+  test: ImageDataset;
+  numClasses: number;
+  /** Extra facts recorded in config.json (data directory, test split, ...). */
+  describe?: Record<string, unknown>;
+  progress?: (event: ProgressEvent) => void;
+  log?: (line: string) => void;
+  /** Continue from the store's checkpoint (refusing a different configuration). */
+  resume?: boolean;
+  /** Steps between checkpoints within an epoch (0: only at epoch ends). */
+  checkpointEvery?: number;
+  /** Steps between metric read-backs (each one waits for the GPU). */
+  logEvery?: number;
+  /** Stop after this many steps of this call (tests simulating an interruption). */
+  stopAfterSteps?: number;
+}
+
+export interface TrainResult {
+  config: TrainConfig;
+  epochs: EpochMetrics[];
+  testAccuracy: number;
+  testLoss: number;
+  finished: boolean;
+  model: ResNet;
+}
+
+/** Learning rate at a fractional epoch (epoch + batch/steps). */
+export function learningRate(config: TrainConfig, epochProgress: number): number {
+  if (config.schedule === 'constant') return config.lr;
+  if (config.schedule === 'cosine') return 0.5 * config.lr * (1 + Math.cos((Math.PI * epochProgress) / config.epochs));
+  const passed = config.milestones.filter((m) => Math.floor(epochProgress) >= Math.floor(m * config.epochs)).length;
+  return config.lr * 0.1 ** passed;
+}
+
+export function validateConfig(c: TrainConfig): void {
+  const check = (ok: boolean, message: string) => {
+    if (!ok) throw new Error(`train: ${message}`);
+  };
+  check(Number.isInteger(c.epochs) && c.epochs >= 1, `--epochs must be a positive integer, got ${c.epochs}`);
+  check(Number.isInteger(c.batchSize) && c.batchSize >= 2, `--batch-size must be an integer ≥ 2 (batch norm needs two samples), got ${c.batchSize}`);
+  check(Number.isFinite(c.lr) && c.lr > 0, `--lr must be > 0, got ${c.lr}`);
+  check(Number.isFinite(c.momentum) && c.momentum >= 0 && c.momentum < 1, `--momentum must be in [0, 1), got ${c.momentum}`);
+  check(Number.isFinite(c.weightDecay) && c.weightDecay >= 0, `--weight-decay must be ≥ 0, got ${c.weightDecay}`);
+  check(Number.isFinite(c.alpha) && Math.abs(c.alpha) <= 1e4, `--alpha must be a finite number with |α| ≤ 10000, got ${c.alpha}`);
+  check(Number.isInteger(c.seed) && c.seed >= 0, `--seed must be a non-negative integer, got ${c.seed}`);
+  check(c.milestones.every((m) => m > 0 && m < 1), `milestones must be fractions of the run in (0, 1), got ${c.milestones}`);
+}
+
+/** Keys whose change makes a checkpoint belong to a different run. */
+function configDifferences(a: Record<string, unknown>, b: Record<string, unknown>, ignore: string[] = []): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => !ignore.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(b[k])} in the run vs ${JSON.stringify(a[k])} now`);
+}
+
+export function metricsCsv(rows: EpochMetrics[]): string {
+  const header = 'epoch,lr,train_loss,train_acc,train_si,test_loss,test_acc,seconds,images_per_s';
+  return [header, ...rows.map((r) => [r.epoch, r.lr, r.trainLoss, r.trainAccuracy, r.trainSelectivity, r.testLoss, r.testAccuracy, r.seconds.toFixed(2), r.imagesPerSecond.toFixed(2)].join(','))].join('\n') + '\n';
+}
+
+function parseMetricsCsv(text: string): EpochMetrics[] {
+  return text.trim().split('\n').slice(1).filter(Boolean).map((line) => {
+    const [epoch, lr, trainLoss, trainAccuracy, trainSelectivity, testLoss, testAccuracy, seconds, imagesPerSecond] = line.split(',').map(Number);
+    return { epoch, lr, trainLoss, trainAccuracy, trainSelectivity, testLoss, testAccuracy, seconds, imagesPerSecond };
+  });
+}
+
+/** Test-set loss and accuracy in eval mode; one read-back at the end. */
+export async function evaluate(model: ResNet, data: ImageDataset, batchSize: number, onBatch?: (done: number, total: number) => void): Promise<{ loss: number; accuracy: number }> {
+  const wasTraining = model.training;
+  model.eval();
+  let lossSum = zeros([1]).keep();
+  let correctSum = zeros([1]).keep();
+  const total = batchCount(data.size, batchSize);
+  let done = 0;
+  for await (const batch of batches(data, batchSize)) {
+    const next = noGrad(() => scope(() => {
+      const x = augmentImages(uploadImagesU8(batch.images, [batch.count, data.height, data.width, 3]), [batch.count, data.height, data.width, 3]);
+      const labels = tensor(batch.labels);
+      const logits = model.forward(x).logits;
+      return [addRaw(lossSum, sum(crossEntropyPerSample(logits, labels))), addRaw(correctSum, sum(predictions(logits, labels).correct))];
+    }));
+    lossSum.dispose();
+    correctSum.dispose();
+    lossSum = next[0].keep();
+    correctSum = next[1].keep();
+    onBatch?.(++done, total);
+  }
+  const loss = (await lossSum.item()) / data.size;
+  const accuracy = (await correctSum.item()) / data.size;
+  lossSum.dispose();
+  correctSum.dispose();
+  model.train(wasTraining);
+  return { loss, accuracy };
+}
+
+export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResult> {
+  validateConfig(config);
+  const { store, train: trainData, test: testData } = io;
+  const log = io.log ?? (() => {});
+  const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, ...io.describe };
+  const initGenerator = new Generator(config.seed, { stream: 0 });
+  const augmentGenerator = new Generator(config.seed, { stream: 1 });
+  const model = createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
+  const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
+  let position: TrainingPosition = { epoch: 0, batch: 0, globalStep: 0, generators: {} };
+  let rows: EpochMetrics[] = [];
+
+  const hasCheckpoint = await store.exists(CHECKPOINT_FILE);
+  if (hasCheckpoint || (await store.exists(CONFIG_FILE))) {
+    if (!io.resume) throw new Error(`${store.location} already holds a run; pass --resume to continue it, or choose another --out`);
+    const previous = JSON.parse(await store.readText(CONFIG_FILE)).config as Record<string, unknown>;
+    const diff = configDifferences(fullConfig, previous, ['adapter', 'version', 'dataDir']);
+    if (diff.length > 0) throw new Error(`${store.location}: cannot resume a run with a different configuration:\n  ${diff.join('\n  ')}`);
+  }
+  if (hasCheckpoint && io.resume) {
+    const source = `${store.location}/${CHECKPOINT_FILE}`;
+    const checkpoint = decodeCheckpoint(await store.readBytes(CHECKPOINT_FILE), source);
+    if (!checkpoint.position) throw new Error(`${source}: no training position in its metadata (not a training checkpoint)`);
+    restoreCheckpoint(checkpoint, model, optimizer, source);
+    position = checkpoint.position;
+    augmentGenerator.setState(position.generators.augment);
+    if (await store.exists(METRICS_FILE)) rows = parseMetricsCsv(await store.readText(METRICS_FILE)).filter((r) => r.epoch <= position.epoch);
+    log(`resuming ${store.location} at epoch ${position.epoch + 1}, batch ${position.batch} (step ${position.globalStep})`);
+  } else {
+    await store.write(CONFIG_FILE, JSON.stringify({ config: fullConfig, adapter: gpu().info.description, platform: gpu().info.platform, version: packageVersion(), created: new Date().toISOString() }, null, 2) + '\n');
+  }
+
+  const saveCheckpoint = async () => {
+    position.generators = { augment: augmentGenerator.getState() };
+    await store.write(CHECKPOINT_FILE, await encodeCheckpoint(model, optimizer, position, fullConfig));
+  };
+
+  const { height, width } = trainData;
+  const steps = batchCount(trainData.size, config.batchSize, true);
+  if (steps === 0) throw new Error(`train: ${trainData.size} training samples are fewer than one batch of ${config.batchSize}`);
+  const logEvery = io.logEvery ?? 20;
+  let stepsThisCall = 0;
+  let stopped = false;
+
+  for (let epoch = position.epoch; epoch < config.epochs && !stopped; epoch++) {
+    const epochStart = performance.now();
+    let lossSum = zeros([1]).keep();
+    let correctSum = zeros([1]).keep();
+    let siSum = zeros([1]).keep();
+    let seen = 0;
+    let windowStart = performance.now();
+    let windowImages = 0;
+    model.train();
+    for await (const batch of batches(trainData, config.batchSize, { shuffle: true, seed: config.seed, epoch, dropLast: true, startBatch: position.batch })) {
+      const n = batch.count;
+      optimizer.lr = learningRate(config, epoch + batch.batchIndex / steps);
+      const sums = scope(() => {
+        const shape = [n, height, width, 3];
+        const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: config.augmentPadding, flip: config.augmentFlip, crop: config.augmentPadding > 0, generator: augmentGenerator });
+        const labels = tensor(batch.labels);
+        const { logits, blocks } = model.forward(x);
+        const ce = crossEntropy(logits, labels);
+        // With α = 0 the SI is only a metric: no graph to record.
+        const si = config.alpha === 0 ? noGrad(() => batchSelectivity(blocks, labels, io.numClasses)) : batchSelectivity(blocks, labels, io.numClasses);
+        const loss = config.alpha === 0 ? ce : sub(ce, mulScalar(si, config.alpha));
+        backward(loss);
+        optimizer.step();
+        optimizer.zeroGrad();
+        return [addRaw(lossSum, scaleRaw(ce, n)), addRaw(correctSum, sum(predictions(logits, labels).correct)), addRaw(siSum, si)];
+      });
+      [lossSum, correctSum, siSum].forEach((t) => t.dispose());
+      [lossSum, correctSum, siSum] = sums.map((t) => t.keep());
+      seen += n;
+      windowImages += n;
+      position.batch = batch.batchIndex + 1;
+      position.globalStep++;
+      stepsThisCall++;
+      const last = position.batch === steps;
+      if (position.batch % logEvery === 0 || last) {
+        const loss = (await lossSum.item()) / seen;
+        const now = performance.now();
+        const imagesPerSecond = windowImages / ((now - windowStart) / 1000);
+        windowStart = now;
+        windowImages = 0;
+        const remaining = (config.epochs - epoch) * steps - position.batch;
+        io.progress?.({ phase: 'train', epoch: epoch + 1, epochs: config.epochs, step: position.batch, steps, loss, accuracy: (await correctSum.item()) / seen, imagesPerSecond, etaSeconds: (remaining * config.batchSize) / imagesPerSecond });
+      }
+      if (io.checkpointEvery && position.batch % io.checkpointEvery === 0 && !last) await saveCheckpoint();
+      if (io.stopAfterSteps !== undefined && stepsThisCall >= io.stopAfterSteps) {
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped) {
+      [lossSum, correctSum, siSum].forEach((t) => t.dispose());
+      break;
+    }
+    const trainLoss = (await lossSum.item()) / seen;
+    const trainAccuracy = (await correctSum.item()) / seen;
+    const trainSelectivity = (await siSum.item()) / steps;
+    [lossSum, correctSum, siSum].forEach((t) => t.dispose());
+    const trainSeconds = (performance.now() - epochStart) / 1000;
+    const test = await evaluate(model, testData, config.evalBatchSize, (done, total) => io.progress?.({ phase: 'eval', epoch: epoch + 1, epochs: config.epochs, step: done, steps: total }));
+    rows.push({ epoch: epoch + 1, lr: learningRate(config, epoch), trainLoss, trainAccuracy, trainSelectivity, testLoss: test.loss, testAccuracy: test.accuracy, seconds: (performance.now() - epochStart) / 1000, imagesPerSecond: seen / trainSeconds });
+    log(`epoch ${epoch + 1}/${config.epochs}: train loss ${trainLoss.toFixed(4)} acc ${(100 * trainAccuracy).toFixed(2)}%  test loss ${test.loss.toFixed(4)} acc ${(100 * test.accuracy).toFixed(2)}%  (${rows[rows.length - 1].seconds.toFixed(1)} s)`);
+    await store.write(METRICS_FILE, metricsCsv(rows));
+    position.epoch = epoch + 1;
+    position.batch = 0;
+    await saveCheckpoint();
+  }
+
+  const finished = position.epoch >= config.epochs;
+  const lastRow = rows[rows.length - 1];
+  if (finished) {
+    await store.write(MODEL_FILE, await encodeCheckpoint(model, null, null, fullConfig));
+    await store.write(RESULT_FILE, JSON.stringify({ testAccuracy: lastRow?.testAccuracy, testLoss: lastRow?.testLoss, epochs: rows.length, steps: position.globalStep, finished: new Date().toISOString() }, null, 2) + '\n');
+  }
+  optimizer.dispose();
+  return { config, epochs: rows, testAccuracy: lastRow?.testAccuracy ?? NaN, testLoss: lastRow?.testLoss ?? NaN, finished, model };
+}
+
+export function sampleCount(ds: ImageDataset): number {
+  return ds.size * sampleBytes(ds);
+}
