@@ -19,6 +19,8 @@ export interface TrainingPosition {
   /** Optimizer steps taken in total. */
   globalStep: number;
   generators: Record<string, GeneratorState>;
+  /** Running sums of the current epoch's training metrics, so a resumed epoch reports the same totals. */
+  epochTotals?: { loss: number; correct: number; selectivity: number; seen: number };
 }
 
 export interface DecodedCheckpoint {

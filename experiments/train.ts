@@ -6,12 +6,12 @@ import { backward, noGrad } from '../engine/autograd.js';
 import { gpu } from '../engine/device.js';
 import { augmentImages, uploadImagesU8 } from '../engine/ops/augment.js';
 import { addRaw, mulScalar, scaleRaw, sub } from '../engine/ops/elementwise.js';
-import { zeros } from '../engine/ops/fill.js';
+import { full } from '../engine/ops/fill.js';
 import { crossEntropy, crossEntropyPerSample, predictions } from '../engine/ops/loss.js';
 import { Generator } from '../engine/ops/random.js';
 import { sum } from '../engine/ops/reduce.js';
 import { SGD } from '../engine/optim.js';
-import { scope, tensor } from '../engine/tensor.js';
+import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import type { ResNet } from '../models/resnet.js';
 import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint, type TrainingPosition } from './checkpoint.js';
 import { batchCount, batches, sampleBytes, type ImageDataset } from './data/dataset.js';
@@ -146,8 +146,8 @@ function parseMetricsCsv(text: string): EpochMetrics[] {
 export async function evaluate(model: ResNet, data: ImageDataset, batchSize: number, onBatch?: (done: number, total: number) => void): Promise<{ loss: number; accuracy: number }> {
   const wasTraining = model.training;
   model.eval();
-  let lossSum = zeros([1]).keep();
-  let correctSum = zeros([1]).keep();
+  let lossSum = full([1], 0).keep();
+  let correctSum = full([1], 0).keep();
   const total = batchCount(data.size, batchSize);
   let done = 0;
   for await (const batch of batches(data, batchSize)) {
@@ -203,8 +203,9 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
     await store.write(CONFIG_FILE, JSON.stringify({ config: fullConfig, adapter: gpu().info.description, platform: gpu().info.platform, version: packageVersion(), created: new Date().toISOString() }, null, 2) + '\n');
   }
 
-  const saveCheckpoint = async () => {
+  const saveCheckpoint = async (totals?: Tensor[], seen = 0) => {
     position.generators = { augment: augmentGenerator.getState() };
+    position.epochTotals = totals ? { loss: await totals[0].item(), correct: await totals[1].item(), selectivity: await totals[2].item(), seen } : undefined;
     await store.write(CHECKPOINT_FILE, await encodeCheckpoint(model, optimizer, position, fullConfig));
   };
 
@@ -217,10 +218,11 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
 
   for (let epoch = position.epoch; epoch < config.epochs && !stopped; epoch++) {
     const epochStart = performance.now();
-    let lossSum = zeros([1]).keep();
-    let correctSum = zeros([1]).keep();
-    let siSum = zeros([1]).keep();
-    let seen = 0;
+    const resumed = position.batch > 0 ? position.epochTotals : undefined;
+    let lossSum = full([1], resumed?.loss ?? 0).keep();
+    let correctSum = full([1], resumed?.correct ?? 0).keep();
+    let siSum = full([1], resumed?.selectivity ?? 0).keep();
+    let seen = resumed?.seen ?? 0;
     let windowStart = performance.now();
     let windowImages = 0;
     model.train();
@@ -258,7 +260,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
         const remaining = (config.epochs - epoch) * steps - position.batch;
         io.progress?.({ phase: 'train', epoch: epoch + 1, epochs: config.epochs, step: position.batch, steps, loss, accuracy: (await correctSum.item()) / seen, imagesPerSecond, etaSeconds: (remaining * config.batchSize) / imagesPerSecond });
       }
-      if (io.checkpointEvery && position.batch % io.checkpointEvery === 0 && !last) await saveCheckpoint();
+      if (io.checkpointEvery && position.batch % io.checkpointEvery === 0 && !last) await saveCheckpoint([lossSum, correctSum, siSum], seen);
       if (io.stopAfterSteps !== undefined && stepsThisCall >= io.stopAfterSteps) {
         stopped = true;
         break;
