@@ -6,6 +6,9 @@ import { UsageError } from './cli/args.js';
 const commands: Record<string, { summary: string; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
   train: { summary: 'train a ResNet (optionally selectivity-regularized) into a run directory', run: async () => (await import('./cli/train.js')).trainCommand },
   eval: { summary: 'test accuracy of a checkpoint', run: async () => (await import('./cli/eval.js')).evalCommand },
+  selectivity: { summary: 'class selectivity of every block output of a checkpoint (JSON + SVG)', run: async () => (await import('./cli/selectivity.js')).selectivityCommand },
+  sweep: { summary: 'train an α × seed grid (shardable across workers: --shard i/n)', run: async () => (await import('./cli/sweep.js')).sweepCommand },
+  merge: { summary: 'collect the finished runs of a sweep into one CSV', run: async () => (await import('./cli/sweep.js')).mergeCommand },
   bench: { summary: 'kernel and model benchmarks (same as npm run bench)', run: async () => (await import('./bench.js')).main },
 };
 

@@ -4,7 +4,7 @@
 // a RunStore, progress through a callback.
 import { backward, noGrad } from '../engine/autograd.js';
 import { gpu } from '../engine/device.js';
-import { augmentImages, uploadImagesU8 } from '../engine/ops/augment.js';
+import { augmentImages, imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
 import { addRaw, mulScalar, scaleRaw, sub } from '../engine/ops/elementwise.js';
 import { full } from '../engine/ops/fill.js';
 import { crossEntropy, crossEntropyPerSample, predictions } from '../engine/ops/loss.js';
@@ -17,7 +17,7 @@ import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint, type TrainingPos
 import { batchCount, batches, sampleBytes, type ImageDataset } from './data/dataset.js';
 import type { RunStore } from './io/store.js';
 import { createModel, type DatasetName, type ModelName } from './models.js';
-import { batchSelectivity } from './selectivity.js';
+import { SelectivityAccumulator, batchSelectivity, blockNames, type SelectivityReport } from './selectivity.js';
 import { packageVersion } from './version.js';
 
 export interface TrainConfig {
@@ -48,6 +48,7 @@ export const MODEL_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.csv';
 export const RESULT_FILE = 'result.json';
+export const SELECTIVITY_FILE = 'selectivity.json';
 
 export interface EpochMetrics {
   epoch: number;
@@ -58,6 +59,8 @@ export interface EpochMetrics {
   trainSelectivity: number;
   testLoss: number;
   testAccuracy: number;
+  /** Dataset-wide mean class selectivity on the test set. */
+  testSelectivity: number;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -131,30 +134,39 @@ function configDifferences(a: Record<string, unknown>, b: Record<string, unknown
 }
 
 export function metricsCsv(rows: EpochMetrics[]): string {
-  const header = 'epoch,lr,train_loss,train_acc,train_si,test_loss,test_acc,seconds,images_per_s';
-  return [header, ...rows.map((r) => [r.epoch, r.lr, r.trainLoss, r.trainAccuracy, r.trainSelectivity, r.testLoss, r.testAccuracy, r.seconds.toFixed(2), r.imagesPerSecond.toFixed(2)].join(','))].join('\n') + '\n';
+  const header = 'epoch,lr,train_loss,train_acc,train_si,test_loss,test_acc,test_si,seconds,images_per_s';
+  return [header, ...rows.map((r) => [r.epoch, r.lr, r.trainLoss, r.trainAccuracy, r.trainSelectivity, r.testLoss, r.testAccuracy, r.testSelectivity, r.seconds.toFixed(2), r.imagesPerSecond.toFixed(2)].join(','))].join('\n') + '\n';
 }
 
 function parseMetricsCsv(text: string): EpochMetrics[] {
   return text.trim().split('\n').slice(1).filter(Boolean).map((line) => {
-    const [epoch, lr, trainLoss, trainAccuracy, trainSelectivity, testLoss, testAccuracy, seconds, imagesPerSecond] = line.split(',').map(Number);
-    return { epoch, lr, trainLoss, trainAccuracy, trainSelectivity, testLoss, testAccuracy, seconds, imagesPerSecond };
+    const [epoch, lr, trainLoss, trainAccuracy, trainSelectivity, testLoss, testAccuracy, testSelectivity, seconds, imagesPerSecond] = line.split(',').map(Number);
+    return { epoch, lr, trainLoss, trainAccuracy, trainSelectivity, testLoss, testAccuracy, testSelectivity, seconds, imagesPerSecond };
   });
 }
 
-/** Test-set loss and accuracy in eval mode; one read-back at the end. */
-export async function evaluate(model: ResNet, data: ImageDataset, batchSize: number, onBatch?: (done: number, total: number) => void): Promise<{ loss: number; accuracy: number }> {
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  /** Dataset-wide selectivity (when asked for with numClasses). */
+  selectivity?: SelectivityReport;
+}
+
+/** Test-set loss, accuracy and optionally class selectivity, in eval mode; read back at the end. */
+export async function evaluate(model: ResNet, data: ImageDataset, batchSize: number, onBatch?: (done: number, total: number) => void, selectivityClasses?: number): Promise<Evaluation> {
   const wasTraining = model.training;
   model.eval();
   let lossSum = full([1], 0).keep();
   let correctSum = full([1], 0).keep();
+  const si = selectivityClasses ? new SelectivityAccumulator(selectivityClasses) : null;
   const total = batchCount(data.size, batchSize);
   let done = 0;
   for await (const batch of batches(data, batchSize)) {
     const next = noGrad(() => scope(() => {
-      const x = augmentImages(uploadImagesU8(batch.images, [batch.count, data.height, data.width, 3]), [batch.count, data.height, data.width, 3]);
+      const shape = [batch.count, data.height, data.width, 3];
       const labels = tensor(batch.labels);
-      const logits = model.forward(x).logits;
+      const { logits, blocks } = model.forward(imagesToFloat(uploadImagesU8(batch.images, shape), shape));
+      si?.add(blocks, labels);
       return [addRaw(lossSum, sum(crossEntropyPerSample(logits, labels))), addRaw(correctSum, sum(predictions(logits, labels).correct))];
     }));
     lossSum.dispose();
@@ -167,8 +179,10 @@ export async function evaluate(model: ResNet, data: ImageDataset, batchSize: num
   const accuracy = (await correctSum.item()) / data.size;
   lossSum.dispose();
   correctSum.dispose();
+  const selectivity = si ? await si.report(blockNames(model)) : undefined;
+  si?.dispose();
   model.train(wasTraining);
-  return { loss, accuracy };
+  return { loss, accuracy, selectivity };
 }
 
 export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResult> {
@@ -215,6 +229,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const logEvery = io.logEvery ?? 20;
   let stepsThisCall = 0;
   let stopped = false;
+  let lastSelectivity: SelectivityReport | undefined;
 
   for (let epoch = position.epoch; epoch < config.epochs && !stopped; epoch++) {
     const epochStart = performance.now();
@@ -275,9 +290,10 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
     const trainSelectivity = (await siSum.item()) / steps;
     [lossSum, correctSum, siSum].forEach((t) => t.dispose());
     const trainSeconds = (performance.now() - epochStart) / 1000;
-    const test = await evaluate(model, testData, config.evalBatchSize, (done, total) => io.progress?.({ phase: 'eval', epoch: epoch + 1, epochs: config.epochs, step: done, steps: total }));
-    rows.push({ epoch: epoch + 1, lr: learningRate(config, epoch), trainLoss, trainAccuracy, trainSelectivity, testLoss: test.loss, testAccuracy: test.accuracy, seconds: (performance.now() - epochStart) / 1000, imagesPerSecond: seen / trainSeconds });
-    log(`epoch ${epoch + 1}/${config.epochs}: train loss ${trainLoss.toFixed(4)} acc ${(100 * trainAccuracy).toFixed(2)}%  test loss ${test.loss.toFixed(4)} acc ${(100 * test.accuracy).toFixed(2)}%  (${rows[rows.length - 1].seconds.toFixed(1)} s)`);
+    const test = await evaluate(model, testData, config.evalBatchSize, (done, total) => io.progress?.({ phase: 'eval', epoch: epoch + 1, epochs: config.epochs, step: done, steps: total }), io.numClasses);
+    lastSelectivity = test.selectivity;
+    rows.push({ epoch: epoch + 1, lr: learningRate(config, epoch), trainLoss, trainAccuracy, trainSelectivity, testLoss: test.loss, testAccuracy: test.accuracy, testSelectivity: test.selectivity!.overall, seconds: (performance.now() - epochStart) / 1000, imagesPerSecond: seen / trainSeconds });
+    log(`epoch ${epoch + 1}/${config.epochs}: train loss ${trainLoss.toFixed(4)} acc ${(100 * trainAccuracy).toFixed(2)}% SI ${trainSelectivity.toFixed(3)}  test loss ${test.loss.toFixed(4)} acc ${(100 * test.accuracy).toFixed(2)}% SI ${test.selectivity!.overall.toFixed(3)}  (${rows[rows.length - 1].seconds.toFixed(1)} s)`);
     await store.write(METRICS_FILE, metricsCsv(rows));
     position.epoch = epoch + 1;
     position.batch = 0;
@@ -287,8 +303,9 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const finished = position.epoch >= config.epochs;
   const lastRow = rows[rows.length - 1];
   if (finished) {
+    if (lastSelectivity) await store.write(SELECTIVITY_FILE, JSON.stringify(lastSelectivity) + '\n');
     await store.write(MODEL_FILE, await encodeCheckpoint(model, null, null, fullConfig));
-    await store.write(RESULT_FILE, JSON.stringify({ testAccuracy: lastRow?.testAccuracy, testLoss: lastRow?.testLoss, epochs: rows.length, steps: position.globalStep, finished: new Date().toISOString() }, null, 2) + '\n');
+    await store.write(RESULT_FILE, JSON.stringify({ testAccuracy: lastRow?.testAccuracy, testLoss: lastRow?.testLoss, testSelectivity: lastRow?.testSelectivity, epochs: rows.length, steps: position.globalStep, finished: new Date().toISOString() }, null, 2) + '\n');
   }
   optimizer.dispose();
   return { config, epochs: rows, testAccuracy: lastRow?.testAccuracy ?? NaN, testLoss: lastRow?.testLoss ?? NaN, finished, model };

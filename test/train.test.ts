@@ -44,7 +44,7 @@ test('an interrupted run resumed from its mid-epoch checkpoint ends with bit-ide
   second.model.dispose();
   assert.equal(await weights(parts), await weights(whole));
   // Metrics agree too, except the timing columns.
-  const untimed = (csv: string) => csv.trim().split('\n').map((line) => line.split(',').slice(0, 7).join(','));
+  const untimed = (csv: string) => csv.trim().split('\n').map((line) => line.split(',').slice(0, 8).join(','));
   assert.equal(untimed(await parts.readText('metrics.csv')), untimed(await whole.readText('metrics.csv')));
   assert.ok(await parts.exists('result.json'));
 });
