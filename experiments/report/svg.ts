@@ -21,6 +21,10 @@ export interface ChartOptions {
   yRange?: [number, number];
   /** A note under the title (e.g. a correlation). */
   subtitle?: string;
+  /** Labels for x ticks (e.g. layer names at positions 1..n). */
+  xTickFormat?: (v: number) => string;
+  /** Explicit x tick positions. */
+  xTicks?: number[];
 }
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -57,9 +61,16 @@ interface Frame {
   height: number;
 }
 
-const MARGIN = { left: 64, right: 150, top: 48, bottom: 52 };
+const BASE_MARGIN = { left: 64, right: 24, top: 48, bottom: 52 };
+let MARGIN = { ...BASE_MARGIN };
 
-function frame(o: ChartOptions, xs: number[], ys: number[], xTicksOverride?: number[], tickLabel: (v: number) => string = formatTick): Frame {
+/** Widens the right margin to fit the legend's longest label (≈ 6.6 px per character at 12 px). */
+function fitLegend(names: string[]): void {
+  const longest = Math.max(0, ...names.slice(0, 20).map((n) => n.length));
+  MARGIN = { ...BASE_MARGIN, right: names.length ? Math.min(320, 48 + longest * 6.6) : BASE_MARGIN.right };
+}
+
+function frame(o: ChartOptions, xs: number[], ys: number[], xTicksOverride = o.xTicks, tickLabel: (v: number) => string = o.xTickFormat ?? formatTick): Frame {
   const width = o.width ?? 640;
   const height = o.height ?? 400;
   const tx = o.xScale === 'symlog' ? symlog : (v: number) => v;
@@ -111,6 +122,7 @@ function legend(f: Frame, series: { name: string; color: string; dashed?: boolea
 const colorOf = (s: Series, i: number) => s.color ?? PALETTE[i % PALETTE.length];
 
 export function lineChart(o: ChartOptions & { series: Series[] }): string {
+  fitLegend(o.series.map((s) => s.name));
   const f = frame(o, o.series.flatMap((s) => s.points.map((p) => p[0])), o.series.flatMap((s) => s.points.map((p) => p[1])));
   o.series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])).sort((a, b) => a[0] - b[0]);
@@ -136,6 +148,7 @@ export function linearFit(points: [number, number][]): { a: number; b: number } 
 }
 
 export function scatterChart(o: ChartOptions & { series: Series[]; trend?: boolean }): string {
+  fitLegend([...o.series.map((s) => s.name), ...(o.trend ? ['least-squares fit'] : [])]);
   const all = o.series.flatMap((s) => s.points);
   const f = frame(o, all.map((p) => p[0]), all.map((p) => p[1]));
   o.series.forEach((s, i) => {
@@ -164,6 +177,7 @@ function quantile(sorted: number[], q: number): number {
 
 /** One box (quartiles, median, 1.5·IQR whiskers) plus jittered points per group. */
 export function boxChart(o: Omit<ChartOptions, 'xScale'> & { groups: { name: string; values: number[] }[] }): string {
+  fitLegend([]);
   const values = o.groups.flatMap((g) => g.values);
   const positions = o.groups.map((_, i) => i + 1);
   const f = frame(o, [0.4, o.groups.length + 0.6], values, positions, (v) => o.groups[v - 1]?.name ?? '');

@@ -1,0 +1,64 @@
+// `gradient-variability`: how much the input gradients of units vary across samples and units.
+import { dirname, join } from 'node:path';
+import { imagesToFloat, uploadImagesU8 } from '../../engine/ops/augment.js';
+import { noGrad } from '../../engine/autograd.js';
+import { gradientVariability, type GradientVariability } from '../analysis/gradients.js';
+import { readRange } from '../data/dataset.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { ProgressBar } from '../progress.js';
+import { lineChart } from '../report/svg.js';
+import { blockNames } from '../selectivity.js';
+import { parseArgs, UsageError } from './args.js';
+import { checkpointOptions, loadModel, openTestData } from './common.js';
+
+export const GRADIENTS_FILE = 'gradients.json';
+
+export function gradientsCsv(results: GradientVariability[]): string {
+  return ['layer,units,samples,cv_samples,cv_units,dirvar_samples,dirvar_units', ...results.map((r) => [r.layer, r.units.length, r.samples, r.cvSamples, r.cvUnits, r.dirVarSamples, r.dirVarUnits].join(','))].join('\n') + '\n';
+}
+
+export function gradientsSvg(results: GradientVariability[], title: string): string {
+  const xs = results.map((_, i) => i + 1);
+  const series = (name: string, key: keyof GradientVariability) => ({ name, points: results.map((r, i): [number, number] => [xs[i], r[key] as number]) });
+  return lineChart({
+    title,
+    subtitle: `${results[0]?.samples ?? 0} images, ${results[0]?.units.length ?? 0} units per layer`,
+    xLabel: 'block output',
+    xTicks: xs,
+    xTickFormat: (v) => results[v - 1]?.layer ?? '',
+    yLabel: 'variability',
+    series: [series('CV of ‖∇‖ across samples', 'cvSamples'), series('CV of ‖∇‖ across units', 'cvUnits'), series('direction variance across samples', 'dirVarSamples'), series('direction variance across units', 'dirVarUnits')],
+    width: 760,
+  });
+}
+
+export async function gradientsCommand(argv: string[]): Promise<void> {
+  const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (SPEC §6): coefficient of variation of gradient norms and the variance of normalised gradients.', {
+    ...checkpointOptions,
+    samples: { type: 'number', default: 256, description: 'test images (a fixed random subset)' },
+    units: { type: 'number', default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },
+    seed: { type: 'number', default: 0, description: 'seed of the unit subset' },
+    out: { type: 'string', metavar: 'DIR', description: 'where to write gradients.json/.csv/.svg (default: beside the checkpoint)' },
+  }, argv);
+  if (!args) return;
+  const samples = args.samples as number;
+  const units = args.units as number;
+  if (!Number.isInteger(samples) || samples < 2) throw new UsageError(`gradient-variability --samples: need an integer ≥ 2, got ${samples}`);
+  if (!Number.isInteger(units) || units < 2) throw new UsageError(`gradient-variability --units: need an integer ≥ 2, got ${units}`);
+  const loaded = await loadModel(args.checkpoint as string, args);
+  const data = await openTestData(loaded, { ...args, 'limit-test': samples });
+  const { images } = await readRange(data.test);
+  const shape = [data.test.size, data.test.height, data.test.width, 3];
+  const x = noGrad(() => imagesToFloat(uploadImagesU8(images, shape), shape));
+  const bar = new ProgressBar('gradients');
+  const results = await gradientVariability(loaded.model, x, blockNames(loaded.model), { batchSize: Math.min(args['batch-size'] as number, 64), unitsPerLayer: units, seed: args.seed as number, onProgress: (d, t) => bar.update(d, t) });
+  bar.done();
+  x.dispose();
+  const dir = (args.out as string | undefined) ?? dirname(args.checkpoint as string);
+  await writeFileAtomic(join(dir, GRADIENTS_FILE), JSON.stringify({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, layers: results }) + '\n');
+  await writeFileAtomic(join(dir, 'gradients.csv'), gradientsCsv(results));
+  await writeFileAtomic(join(dir, 'gradients.svg'), gradientsSvg(results, `Input-gradient variability (α = ${loaded.config.alpha ?? '?'})`));
+  for (const r of results) console.log(`${r.layer.padEnd(10)} CV samples ${r.cvSamples.toFixed(3)}  CV units ${r.cvUnits.toFixed(3)}  dir-var samples ${r.dirVarSamples.toFixed(3)}  dir-var units ${r.dirVarUnits.toFixed(3)}`);
+  console.log(`→ ${join(dir, GRADIENTS_FILE)}, gradients.csv, gradients.svg`);
+  loaded.model.dispose();
+}

@@ -1,0 +1,51 @@
+// Small statistics for reports: means, standard deviations, Pearson and Spearman correlations.
+export const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+export function stdOf(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = meanOf(xs);
+  return Math.sqrt(xs.reduce((s, v) => s + (v - m) ** 2, 0) / (xs.length - 1));
+}
+
+export function pearson(xs: number[], ys: number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 3) return NaN;
+  const mx = meanOf(xs.slice(0, n));
+  const my = meanOf(ys.slice(0, n));
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+    syy += (ys[i] - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
+}
+
+/** Average ranks (ties share their mean rank). */
+export function ranks(xs: number[]): number[] {
+  const order = xs.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const r = new Array<number>(xs.length);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
+    for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+export const spearman = (xs: number[], ys: number[]) => pearson(ranks(xs), ranks(ys));
+
+/** Groups values by a numeric key, returning [key, values] sorted by key. */
+export function groupBy<T>(items: T[], key: (t: T) => number, value: (t: T) => number | undefined): [number, number[]][] {
+  const groups = new Map<number, number[]>();
+  for (const item of items) {
+    const v = value(item);
+    if (v === undefined || !Number.isFinite(v)) continue;
+    const k = key(item);
+    groups.set(k, [...(groups.get(k) ?? []), v]);
+  }
+  return [...groups.entries()].sort((a, b) => a[0] - b[0]);
+}
