@@ -18,6 +18,15 @@ const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment of every adapter we
 const ARENA_BYTES = 2 << 20; // 8192 dispatches' uniforms per command buffer
 const BIND_GROUP_CACHE_LIMIT = 8192;
 
+/** GPU time of one profiled dispatch. */
+export interface ProfileEntry {
+  label: string;
+  program: string;
+  ms: number;
+}
+
+const PROFILE_QUERIES = 4096; // two timestamps per dispatch
+
 export interface RuntimeCounters {
   dispatches: number;
   submits: number;
@@ -49,6 +58,11 @@ export class Runtime {
   private lostReason: string | null = null;
   private scopeChecks: Promise<unknown> = Promise.resolve();
   private maxWorkgroupsPerDim: number;
+  // Profiling: each dispatch gets its own pass with begin/end timestamps.
+  private profiling = false;
+  private querySet: GPUQuerySet | null = null;
+  private queryLabels: { label: string; program: string }[] = [];
+  private profileReadbacks: { buffer: GPUBuffer; labels: { label: string; program: string }[] }[] = [];
 
   constructor(private ctx: GpuContext) {
     this.device = ctx.device;
@@ -73,8 +87,9 @@ export class Runtime {
       return range;
     });
     const t0 = performance.now();
-    if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES) this.flush();
-    const pass = this.beginPass();
+    if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES || (this.profiling && this.queryLabels.length * 2 >= PROFILE_QUERIES)) this.flush();
+    if (this.profiling) this.endPass();
+    const pass = this.beginPass(this.profiling ? { label: label, program: program.key } : undefined);
     const compiled = this.pipelines.get(program);
     const slot = this.arenaUsed;
     program.uniforms.forEach((field, i) => {
@@ -121,8 +136,19 @@ export class Runtime {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    let resolved: GPUBuffer | null = null;
+    if (this.queryLabels.length > 0 && this.querySet) {
+      const bytes = this.queryLabels.length * 16;
+      resolved = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      const readback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.encoder.resolveQuerySet(this.querySet, 0, this.queryLabels.length * 2, resolved, 0);
+      this.encoder.copyBufferToBuffer(resolved, 0, readback, 0, bytes);
+      this.profileReadbacks.push({ buffer: readback, labels: this.queryLabels });
+      this.queryLabels = [];
+    }
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaBytes, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
+    resolved?.destroy(); // safe after submit: destruction waits for the work that uses it
     this.counters.submits++;
     this.encoder = null;
     this.arenaUsed = 0;
@@ -170,14 +196,50 @@ export class Runtime {
     return id;
   }
 
-  private beginPass(): GPUComputePassEncoder {
+  private beginPass(profiled?: { label: string; program: string }): GPUComputePassEncoder {
     if (!this.encoder) {
       this.device.pushErrorScope('validation');
       this.device.pushErrorScope('out-of-memory');
       this.encoder = this.device.createCommandEncoder({ label: 'step' });
     }
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    if (!this.pass) {
+      if (profiled && this.querySet) {
+        const index = this.queryLabels.length * 2;
+        this.queryLabels.push(profiled);
+        this.pass = this.encoder.beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: index, endOfPassWriteIndex: index + 1 } });
+      } else {
+        this.pass = this.encoder.beginComputePass();
+      }
+    }
     return this.pass;
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU (timestamp queries; each dispatch then runs in its own
+   * pass, so totals are slightly pessimistic). Throws if the adapter has no timestamp-query.
+   */
+  startProfile(): void {
+    if (!this.device.features.has('timestamp-query')) throw new GpuError('profiling needs the adapter feature timestamp-query, which this adapter lacks');
+    this.flush();
+    this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES, label: 'profile' });
+    this.profiling = true;
+  }
+
+  /** Stops profiling and returns the GPU time of every dispatch recorded since startProfile(). */
+  async stopProfile(): Promise<ProfileEntry[]> {
+    this.flush();
+    this.profiling = false;
+    await this.sync();
+    const entries: ProfileEntry[] = [];
+    for (const { buffer, labels } of this.profileReadbacks) {
+      await this.ctx.wait(buffer.mapAsync(GPUMapMode.READ));
+      const times = new BigUint64Array(buffer.getMappedRange());
+      labels.forEach((l, i) => entries.push({ ...l, ms: Number(times[2 * i + 1] - times[2 * i]) / 1e6 }));
+      buffer.unmap();
+      buffer.destroy();
+    }
+    this.profileReadbacks = [];
+    return entries;
   }
 
   private endPass(): void {

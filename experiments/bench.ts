@@ -79,6 +79,7 @@ const options: Record<string, OptionSpec> = {
   warmup: { type: 'number', description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
   out: { type: 'string', description: 'directory for the JSON results', default: 'bench-results' },
+  profile: { type: 'boolean', description: 'print GPU time per op kind for one training step of each model (timestamp queries)', default: false },
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -213,6 +214,12 @@ export async function main(argv: string[]): Promise<void> {
       name: `${group} training step`, shape: `batch ${batch}, ${size}x${size}`, ...pick(train), imagesPerSecond: batch / (train.medianMs / 1000),
       dispatchesPerIteration: train.dispatches, encodeMsPerIteration: train.encodeMs, peakBytes: runtime().pool.snapshot().peakInUseBytes,
     });
+    if (args.profile) await profileStep(group, () => {
+      const loss = crossEntropy(model.forward(x).logits, y);
+      backward(loss);
+      opt.step();
+      opt.zeroGrad();
+    });
     model.eval();
     const infer = await time(() => noGrad(() => model.forward(x).logits), warmup, its);
     add({ name: `${group} inference`, shape: `batch ${batch}, ${size}x${size}`, ...pick(infer), imagesPerSecond: batch / (infer.medianMs / 1000), dispatchesPerIteration: infer.dispatches });
@@ -225,6 +232,28 @@ export async function main(argv: string[]): Promise<void> {
   const file = `${args.out}/bench-${base.date.replace(/[:.]/g, '-')}.json`;
   await writeFileAtomic(file, JSON.stringify({ adapter, platform: gpu().info.platform, features: gpu().info.features, results }, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
+}
+
+/** Runs one step with per-dispatch timestamps and prints GPU time per op kind. */
+async function profileStep(name: string, step: () => void): Promise<void> {
+  runtime().startProfile();
+  scope(step);
+  const entries = await runtime().stopProfile();
+  const kinds = new Map<string, { ms: number; count: number }>();
+  for (const e of entries) {
+    const kind = e.label.replace(/\s*\[.*$/, '').replace(/ (phase \d+,\d+)$/, '');
+    const k = kinds.get(kind) ?? { ms: 0, count: 0 };
+    k.ms += e.ms;
+    k.count++;
+    kinds.set(kind, k);
+  }
+  const total = entries.reduce((s, e) => s + e.ms, 0);
+  console.log(`\nprofile of one ${name} training step: ${entries.length} dispatches, ${total.toFixed(1)} ms of GPU time`);
+  console.log(`${'op'.padEnd(34)} ${'ms'.padStart(9)} ${'%'.padStart(6)} ${'dispatches'.padStart(10)}`);
+  for (const [kind, k] of [...kinds.entries()].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(`${kind.slice(0, 34).padEnd(34)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)} ${String(k.count).padStart(10)}`);
+  }
+  console.log('');
 }
 
 function pick(t: Timing) {

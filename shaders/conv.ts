@@ -3,6 +3,8 @@
 //   forward        y[m=(n,ho,wo), co]   = Σ_{k=(kh,kw,ci)} x(gather) · W[k, co]
 //   data grad     dx[m=(n,h,w), ci]     = Σ_{k=(kh,kw,co)} dy(gather) · W[kh,kw,ci,co]
 //   weight grad   dW[m=(kh,kw,ci), co]  = Σ_{k=(n,ho,wo)} x(gather) · dy[k, co]
+// On the vectorised paths the K index is carried as mixed-radix digits that the loop advances
+// (kInit/kNext), so the hot loop never divides: integer division has no SIMD form on CPUs.
 import { i32, u32, type UniformField } from '../engine/program.js';
 import { matrixReader, type OperandReader } from './gemm.js';
 
@@ -10,6 +12,29 @@ import { matrixReader, type OperandReader } from './gemm.js';
 export const convUniforms: UniformField[] = ['H', 'W', 'Ci', 'Ho', 'Wo', 'Co', 'KW', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw'].map(u32);
 
 const P = (n: string) => `i32(params.${n})`;
+
+/** Adds `by` to the lowest digit and carries: c += by; if c ≥ R0 { c = 0; d1 += 1; if d1 ≥ R1 { … } }. */
+function carryStep(vars: string[], radices: string[], by: string): string {
+  let inner = `${vars[vars.length - 1]} += 1u;`;
+  for (let i = vars.length - 2; i >= 1; i--) inner = `${vars[i]} += 1u; if (${vars[i]} >= ${radices[i]}) { ${vars[i]} = 0u; ${inner} }`;
+  return `${vars[0]} += ${by}; if (${vars[0]} >= ${radices[0]}) { ${vars[0]} = 0u; ${inner} }`;
+}
+
+/** Declares a counter's digits from a start index (divisions happen here, once per thread). */
+function carryInit(vars: string[], radices: string[], start: string): string {
+  const lines: string[] = [];
+  let rest = start;
+  vars.forEach((v, i) => {
+    if (i === vars.length - 1) {
+      lines.push(`var ${v} = ${rest};`);
+      return;
+    }
+    lines.push(`var ${v} = ${rest} % ${radices[i]};`);
+    lines.push(`let ${v}_rest = ${rest} / ${radices[i]};`);
+    rest = `${v}_rest`;
+  });
+  return lines.join('\n    ');
+}
 
 // Reads x (NHWC) at (base, h, w, c), zero outside the image. Coordinates are clamped before the load
 // so the address is always valid and the select keeps lanes branch-free.
@@ -26,6 +51,31 @@ fn xLoad4(base: u32, h: i32, w: i32, c: u32) -> vec4<f32> {
   return select(vec4<f32>(), xbuf[idx / 4u], inside);
 }`;
 
+/** Splits k into (kh·dh, kw·dw, channel) by division: the scalar paths (channels not a multiple of 4). */
+function kDecompose(k: string, channels: string, suffix: string): string {
+  return `let ac${suffix} = ${k} % params.${channels};
+      let akt${suffix} = ${k} / params.${channels};
+      let akw${suffix} = i32(akt${suffix} % params.KW) * ${P('dw')};
+      let akh${suffix} = i32(akt${suffix} / params.KW) * ${P('dh')};`;
+}
+
+const scalarKSetup = (k: string, channels: string) => [0, 1, 2, 3].map((kk) => kDecompose(`(${k} + ${kk}u)`, channels, `${kk}`)).join('\n      ');
+
+/**
+ * K over (kh, kw, channel) with 4 channels per block, carried as digits ac (channel), akwi, akhi;
+ * the block's tap offsets are akw/akh.
+ */
+function tapCounter(channels: string): Pick<OperandReader, 'kInit' | 'kNext' | 'kSetup'> {
+  const vars = ['ac', 'akwi', 'akhi'];
+  const radices = [`params.${channels}`, 'params.KW'];
+  return {
+    kInit: (k) => carryInit(vars, radices, k),
+    kSetup: () => `let akw = i32(akwi) * ${P('dw')};
+      let akh = i32(akhi) * ${P('dh')};`,
+    kNext: () => carryStep(vars, radices, '4u'),
+  };
+}
+
 /** Forward A: rows are output pixels, K runs over (kh, kw, ci); contiguous along ci. */
 export function convForwardA(vec4: boolean): OperandReader {
   return {
@@ -40,23 +90,10 @@ export function convForwardA(vec4: boolean): OperandReader {
     let ab${t} = (am${t} / (params.Ho * params.Wo)) * params.H * params.W * params.Ci;
     let ah${t} = i32(ar${t} / params.Wo) * ${P('sh')} - ${P('ph')};
     let aw${t} = i32(ar${t} % params.Wo) * ${P('sw')} - ${P('pw')};`,
-    kSetup: (k) => kBlockSetup(k, 'Ci', vec4),
+    ...(vec4 ? tapCounter('Ci') : { kSetup: (k: string) => scalarKSetup(k, 'Ci') }),
     load: (t, kk) => `xLoad1(ab${t}, ah${t} + akh${kk}, aw${t} + akw${kk}, ac${kk})`,
     loadVec: (t) => `xLoad4(ab${t}, ah${t} + akh, aw${t} + akw, ac)`,
   };
-}
-
-/** Splits k into (kh·dh, kw·dw, channel) for a K index running over (kh, kw, channel). */
-function kDecompose(k: string, channels: string, suffix: string): string {
-  return `let ac${suffix} = ${k} % params.${channels};
-      let akt${suffix} = ${k} / params.${channels};
-      let akw${suffix} = i32(akt${suffix} % params.KW) * ${P('dw')};
-      let akh${suffix} = i32(akt${suffix} / params.KW) * ${P('dh')};`;
-}
-
-/** K-block setup for readers whose K runs over (kh, kw, channel): once per block when vectorised, else per k. */
-function kBlockSetup(k: string, channels: string, vec4: boolean): string {
-  return vec4 ? kDecompose(k, channels, '') : [0, 1, 2, 3].map((kk) => kDecompose(`(${k} + ${kk}u)`, channels, `${kk}`)).join('\n      ');
 }
 
 /** Forward B and weight-gradient B: a plain [K, Cout] row-major matrix (HWIO weights, or dy). */
@@ -64,20 +101,31 @@ export function convMatrixB(vec4: boolean) {
   return matrixReader('B', false, vec4);
 }
 
-/** Data-gradient A: rows are input pixels, K runs over (kh, kw, co); gathers dy where the stride hits. */
-export function convDataGradA(vec4: boolean): OperandReader {
-  const load = (vec: boolean) => `
+/**
+ * Data-gradient A: rows are input pixels, K runs over (kh, kw, co); gathers dy where the stride
+ * hits. With stride 1 the hit test needs no division (`strided` false).
+ */
+export function convDataGradA(vec4: boolean, strided: boolean): OperandReader {
+  const load = (vec: boolean) => {
+    const zero = vec ? 'vec4<f32>()' : '0.0';
+    const position = strided
+      ? `let ho = th / ${P('sh')};
+  let wo = tw / ${P('sw')};
+  let hit = th >= 0 && tw >= 0 && th % ${P('sh')} == 0 && tw % ${P('sw')} == 0 && ho < ${P('Ho')} && wo < ${P('Wo')};`
+      : `let ho = th;
+  let wo = tw;
+  let hit = th >= 0 && tw >= 0 && ho < ${P('Ho')} && wo < ${P('Wo')};`;
+    return `
 fn dyLoad${vec ? 4 : 1}(base: u32, hp: i32, wp: i32, kh: i32, kw: i32, c: u32) -> ${vec ? 'vec4<f32>' : 'f32'} {
   let th = hp - kh;
   let tw = wp - kw;
-  let ho = th / ${P('sh')};
-  let wo = tw / ${P('sw')};
-  let hit = th >= 0 && tw >= 0 && th % ${P('sh')} == 0 && tw % ${P('sw')} == 0 && ho < ${P('Ho')} && wo < ${P('Wo')};
+  ${position}
   let idx = base + (u32(clamp(ho, 0, ${P('Ho')} - 1)) * params.Wo + u32(clamp(wo, 0, ${P('Wo')} - 1))) * params.Co + c;
-  return select(${vec ? 'vec4<f32>()' : '0.0'}, dybuf[${vec ? 'idx / 4u' : 'idx'}], hit);
+  return select(${zero}, dybuf[${vec ? 'idx / 4u' : 'idx'}], hit);
 }`;
+  };
   return {
-    key: `cdA${vec4 ? 4 : 1}`,
+    key: `cdA${vec4 ? 4 : 1}${strided ? 's' : ''}`,
     bindings: [{ name: 'dybuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
     uniforms: convUniforms,
     kContiguous: true,
@@ -88,7 +136,7 @@ fn dyLoad${vec ? 4 : 1}(base: u32, hp: i32, wp: i32, kh: i32, kw: i32, c: u32) -
     let ab${t} = (am${t} / (params.H * params.W)) * params.Ho * params.Wo * params.Co;
     let ah${t} = i32(ar${t} / params.W) + ${P('ph')};
     let aw${t} = i32(ar${t} % params.W) + ${P('pw')};`,
-    kSetup: (k) => kBlockSetup(k, 'Co', vec4),
+    ...(vec4 ? tapCounter('Co') : { kSetup: (k: string) => scalarKSetup(k, 'Co') }),
     load: (t, kk) => `dyLoad1(ab${t}, ah${t}, aw${t}, akh${kk}, akw${kk}, ac${kk})`,
     loadVec: (t) => `dyLoad4(ab${t}, ah${t}, aw${t}, akh, akw, ac)`,
   };
@@ -96,26 +144,38 @@ fn dyLoad${vec ? 4 : 1}(base: u32, hp: i32, wp: i32, kh: i32, kw: i32, c: u32) -
 
 /**
  * Data-gradient B: W[kh,kw,ci,co] read as B[k=(kh,kw,co), n=ci]. Within one (kh,kw) the memory runs
- * along co, i.e. along K.
+ * along co, i.e. along K. Vectorised: k carried as (bco, btap).
  */
 export function convDataGradB(vec4: boolean): OperandReader {
-  const addr = (t: number, k: string) => `(${k} / params.Co) * params.Ci * params.Co + bo${t} * params.Co + ${k} % params.Co`;
+  const vars = ['bco', 'btap'];
+  const radices = ['params.Co'];
   return {
     key: `cdB${vec4 ? 4 : 1}`,
     bindings: [{ name: 'wbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
     uniforms: convUniforms,
     kContiguous: true,
     vec4,
-    outerSetup: (t, o) => `let bo${t} = ${o};`,
-    kSetup: () => '',
-    load: (t, kk) => `wbuf[${addr(t, `(k + ${kk}u)`)}]`,
-    loadVec: (t) => `wbuf[(${addr(t, 'k')}) / 4u]`,
+    outerSetup: (t, o) => `let bo${t} = (${o}) * params.Co;`,
+    ...(vec4
+      ? {
+          kInit: (k: string) => carryInit(vars, radices, k),
+          kSetup: () => 'let bbase = btap * params.Ci * params.Co + bco;',
+          kNext: () => carryStep(vars, radices, '4u'),
+        }
+      : { kSetup: () => '' }),
+    load: (t, kk) => `wbuf[((k + ${kk}u) / params.Co) * params.Ci * params.Co + bo${t} + (k + ${kk}u) % params.Co]`,
+    loadVec: (t) => `wbuf[(bbase + bo${t}) / 4u]`,
   };
 }
 
-/** Weight-gradient A: rows are (kh, kw, ci), K runs over output pixels (n, ho, wo); contiguous along ci. */
+/**
+ * Weight-gradient A: rows are (kh, kw, ci), K runs over output pixels (n, ho, wo); contiguous along
+ * ci. The 4 pixels of a block are carried as digits (wo, ho, n) and stepped by one with carries.
+ */
 export function convWeightGradA(vec4: boolean): OperandReader {
   const kk4 = [0, 1, 2, 3];
+  const radices = ['params.Wo', 'params.Ho'];
+  const digits = (kk: number) => [`kwo${kk}`, `kho${kk}`, `kn${kk}`];
   return {
     key: `cwA${vec4 ? 4 : 1}`,
     bindings: [{ name: 'xbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
@@ -129,11 +189,23 @@ export function convWeightGradA(vec4: boolean): OperandReader {
     let akt${t} = am${t} / params.Ci;
     let aw${t} = i32(akt${t} % params.KW) * ${P('dw')} - ${P('pw')};
     let ah${t} = i32(akt${t} / params.KW) * ${P('dh')} - ${P('ph')};`,
-    kSetup: (k) => kk4.map((kk) => `let ak${kk} = ${k} + ${kk}u;
-      let akr${kk} = ak${kk} % (params.Ho * params.Wo);
-      let akb${kk} = (ak${kk} / (params.Ho * params.Wo)) * params.H * params.W * params.Ci;
-      let akh${kk} = i32(akr${kk} / params.Wo) * ${P('sh')};
-      let akw${kk} = i32(akr${kk} % params.Wo) * ${P('sw')};`).join('\n      '),
+    kInit: (k) => carryInit(['pwo', 'pho', 'pn'], radices, k),
+    kSetup: () => kk4.map((kk) => {
+      const [w, h, n] = digits(kk);
+      const from = kk === 0 ? ['pwo', 'pho', 'pn'] : digits(kk - 1);
+      const copy = `var ${w} = ${from[0]};
+      var ${h} = ${from[1]};
+      var ${n} = ${from[2]};`;
+      return `${copy}
+      ${kk === 0 ? '' : carryStep([w, h, n], radices, '1u')}
+      let akb${kk} = ${n} * params.H * params.W * params.Ci;
+      let akh${kk} = i32(${h} * params.sh);
+      let akw${kk} = i32(${w} * params.sw);`;
+    }).join('\n      '),
+    kNext: () => `pwo = kwo3;
+      pho = kho3;
+      pn = kn3;
+      ${carryStep(['pwo', 'pho', 'pn'], radices, '1u')}`,
     load: (t, kk) => `xLoad1(akb${kk}, akh${kk} + ah${t}, akw${kk} + aw${t}, ac${t})`,
     loadVec: (t, kk) => `xLoad4(akb${kk}, akh${kk} + ah${t}, akw${kk} + aw${t}, ac${t})`,
   };
@@ -161,6 +233,8 @@ fn dyPhaseLoad${vec4 ? 4 : 1}(base: u32, i: i32, j: i32, t: i32, u: i32, c: u32)
       let akt${suffix} = ${k} / params.Co;
       let au${suffix} = i32(akt${suffix} % params.nkw);
       let at${suffix} = i32(akt${suffix} / params.nkw);`;
+  const vars = ['ac', 'aui', 'ati'];
+  const radices = ['params.Co', 'params.nkw'];
   return {
     key: `cpA${vec4 ? 4 : 1}`,
     bindings: [{ name: 'dybuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
@@ -173,26 +247,36 @@ fn dyPhaseLoad${vec4 ? 4 : 1}(base: u32, i: i32, j: i32, t: i32, u: i32, c: u32)
     let ab${t} = (am${t} / (params.Hp * params.Wp)) * params.Ho * params.Wo * params.Co;
     let ai${t} = i32(ar${t} / params.Wp);
     let aj${t} = i32(ar${t} % params.Wp);`,
-    kSetup: (k) => (vec4 ? kSplit(k, '') : [0, 1, 2, 3].map((kk) => kSplit(`(${k} + ${kk}u)`, `${kk}`)).join('\n      ')),
+    ...(vec4
+      ? { kInit: (k: string) => carryInit(vars, radices, k), kSetup: () => '', kNext: () => carryStep(vars, radices, '4u') }
+      : { kSetup: (k: string) => [0, 1, 2, 3].map((kk) => kSplit(`(${k} + ${kk}u)`, `${kk}`)).join('\n      ') }),
     load: (t, kk) => `dyPhaseLoad1(ab${t}, ai${t}, aj${t}, at${kk}, au${kk}, ac${kk})`,
-    loadVec: (t) => `dyPhaseLoad4(ab${t}, ai${t}, aj${t}, at, au, ac)`,
+    loadVec: (t) => `dyPhaseLoad4(ab${t}, ai${t}, aj${t}, i32(ati), i32(aui), ac)`,
   };
 }
 
 /** B[k=(t,u,co), n=ci] = W[kh0 + s·t, kw0 + s·u, ci, co]: contiguous along co, i.e. along K. */
 export function convPhaseDataGradB(vec4: boolean): OperandReader {
   const addr = (t: number, k: string) =>
-    `(((params.kh0 + params.sh * ((${k} / params.Co) / params.nkw)) * params.KW + params.kw0 + params.sw * ((${k} / params.Co) % params.nkw)) * params.Ci + bo${t}) * params.Co + ${k} % params.Co`;
+    `(((params.kh0 + params.sh * ((${k} / params.Co) / params.nkw)) * params.KW + params.kw0 + params.sw * ((${k} / params.Co) % params.nkw)) * params.Ci) * params.Co + bo${t} + ${k} % params.Co`;
+  const vars = ['bco', 'bui', 'bti'];
+  const radices = ['params.Co', 'params.nkw'];
   return {
     key: `cpB${vec4 ? 4 : 1}`,
     bindings: [{ name: 'wbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
     uniforms: [...convUniforms, ...phaseUniforms],
     kContiguous: true,
     vec4,
-    outerSetup: (t, o) => `let bo${t} = ${o};`,
-    kSetup: () => '',
+    outerSetup: (t, o) => `let bo${t} = (${o}) * params.Co;`,
+    ...(vec4
+      ? {
+          kInit: (k: string) => carryInit(vars, radices, k),
+          kSetup: () => 'let bbase = ((params.kh0 + params.sh * bti) * params.KW + params.kw0 + params.sw * bui) * params.Ci * params.Co + bco;',
+          kNext: () => carryStep(vars, radices, '4u'),
+        }
+      : { kSetup: () => '' }),
     load: (t, kk) => `wbuf[${addr(t, `(k + ${kk}u)`)}]`,
-    loadVec: (t) => `wbuf[(${addr(t, 'k')}) / 4u]`,
+    loadVec: (t) => `wbuf[(bbase + bo${t}) / 4u]`,
   };
 }
 

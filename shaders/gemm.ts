@@ -24,6 +24,13 @@ export interface OperandReader {
   outerSetup(t: number, o: string): string;
   /** Statements at the start of each 4-wide K block; `k` is the block's first index. */
   kSetup(k: string): string;
+  /**
+   * Loop-carried index state: declarations before the K loop (from its first index `kBegin`) and
+   * the statements that advance it by 4 at the end of each block. Decomposing k incrementally keeps
+   * integer division out of the loop: it has no SIMD form on CPUs, so each one costs a scalar loop.
+   */
+  kInit?(kBegin: string): string;
+  kNext?(): string;
   /** Helper WGSL functions the loads call (module scope). */
   functions?: string;
   /** Scalar load for tile slot t at k + kk. */
@@ -169,8 +176,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let cBase = (batch * params.splits + split) * params.M * params.N;
     ${accDecl}
     ${setup}
+    ${[a.kInit?.('kBegin') ?? '', b.kInit?.('kBegin') ?? ''].join('\n    ')}
     for (var k = kBegin; k < kEnd; k += 4u) {
       ${body}
+      ${[a.kNext?.() ?? '', b.kNext?.() ?? ''].join('\n      ')}
     }
     ${store}
 }`;

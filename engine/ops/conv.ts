@@ -69,7 +69,7 @@ export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tenso
   const vec = g.Co % 4 === 0;
   const dx = gemm({
     M: g.N * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,
-    a: convDataGradA(vec),
+    a: convDataGradA(vec, g.sh > 1 || g.sw > 1),
     b: convDataGradB(vec),
     inputs: { dybuf: dy, wbuf: w },
     uniforms: geometryUniforms(g),
