@@ -19,7 +19,7 @@ const inputNames = ['a', 'b', 'c'] as const;
  * mode 'same': every input has the output's shape (flat index; vec4 when the size allows).
  * mode 'broadcast': inputs are read through strides over the output's (≤ 6-D) coordinates.
  */
-export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: boolean): Program {
+export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: boolean, rank = MAX_RANK): Program {
   const names = inputNames.slice(0, spec.arity);
   const element: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
   const uniforms: UniformField[] = [u32('count'), f32('s0'), f32('s1')];
@@ -28,13 +28,14 @@ export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: bool
     for (const n of names) for (let d = 0; d < MAX_RANK; d++) uniforms.push(u32(`${n}s${d}`));
   }
   const bindings = [...names.map((n) => ({ name: `${n}buf`, access: 'read' as const, element })), { name: 'out', access: 'read_write' as const, element }];
-  const key = `map_${spec.name}_${spec.arity}_${mode}_${vec4 ? 4 : 1}`;
+  const key = `map_${spec.name}_${spec.arity}_${mode}${mode === 'broadcast' ? rank : ''}_${vec4 ? 4 : 1}`;
   const source = () => {
     const offsets: string[] = [];
     if (mode === 'broadcast') {
       offsets.push('var rest = i;');
       for (const n of names) offsets.push(`var ${n}off = 0u;`);
-      for (let d = MAX_RANK - 1; d >= 0; d--) {
+      // Only the trailing `rank` axes can be larger than 1: no index arithmetic for the padding.
+      for (let d = MAX_RANK - 1; d >= MAX_RANK - rank; d--) {
         offsets.push(`{ let c = rest % params.d${d}; rest = rest / params.d${d};`);
         for (const n of names) offsets.push(`  ${n}off += c * params.${n}s${d};`);
         offsets.push('}');

@@ -10,9 +10,10 @@ const dimsOf = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => u32(`${
 const signed = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => i32(`${p}${d}`));
 
 /** Uniforms: count, out dims d*, in dims e*, offsets o*, steps t* (all padded to MAX_RANK). */
-export function windowProgram(direction: 'forward' | 'transpose'): Program {
+export function windowProgram(direction: 'forward' | 'transpose', rank = MAX_RANK): Program {
   const uniforms: UniformField[] = [u32('count'), ...dimsOf('d'), ...dimsOf('e'), ...signed('o'), ...signed('t')];
-  const dims = Array.from({ length: MAX_RANK }, (_, d) => d).reverse();
+  // Only the trailing `rank` axes carry index arithmetic; the padding axes have size 1.
+  const dims = Array.from({ length: rank }, (_, d) => MAX_RANK - rank + d).reverse();
   // forward iterates output coordinates and reads the input; transpose iterates input coordinates.
   const walk = direction === 'forward' ? 'd' : 'e';
   const other = direction === 'forward' ? 'e' : 'd';
@@ -31,7 +32,7 @@ export function windowProgram(direction: 'forward' | 'transpose'): Program {
     })
     .join('\n  ');
   return {
-    key: `window_${direction}`,
+    key: `window_${direction}${rank}`,
     bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'f32' }],
     uniforms,
     workgroupSize: WG,

@@ -58,7 +58,7 @@ export function mapRaw(spec: MapSpec, inputs: Tensor[], s0 = 0, s1 = 0): Tensor 
     const strides = broadcastStrides(t.shape, padded);
     strides.forEach((s, i) => (uniforms[`${names[k]}s${i}`] = s));
   });
-  run(mapProgram(spec, 'broadcast', false), tensors, uniforms, mapWorkgroups(out.size), label);
+  run(mapProgram(spec, 'broadcast', false, outShape.length), tensors, uniforms, mapWorkgroups(out.size), label);
   return out;
 }
 

@@ -87,7 +87,7 @@ export function expandRaw(x: Tensor, shape: Shape): Tensor {
     uniforms[`as${d}`] = xPadded[d] === 1 ? 0 : stride;
     stride *= xPadded[d];
   }
-  run(mapProgram(IDENTITY, 'broadcast', false), { abuf: x, out }, uniforms, mapWorkgroups(out.size), `expand ${shapes(x)} → [${shape}]`);
+  run(mapProgram(IDENTITY, 'broadcast', false, shape.length), { abuf: x, out }, uniforms, mapWorkgroups(out.size), `expand ${shapes(x)} → [${shape}]`);
   return out;
 }
 

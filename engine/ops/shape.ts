@@ -41,7 +41,7 @@ function windowUniforms(x: Shape, w: Window): Record<string, number> {
 
 function windowRaw(direction: 'forward' | 'transpose', x: Tensor, inShape: Shape, w: Window, label: string): Tensor {
   const out = empty(direction === 'forward' ? w.outShape : inShape);
-  if (out.size > 0) run(windowProgram(direction), { x, y: out }, { ...windowUniforms(inShape, w), count: out.size }, windowWorkgroups(out.size), label);
+  if (out.size > 0) run(windowProgram(direction, inShape.length), { x, y: out }, { ...windowUniforms(inShape, w), count: out.size }, windowWorkgroups(out.size), label);
   return out;
 }
 
