@@ -10,6 +10,7 @@ const commands: Record<string, { summary: string; run: () => Promise<(argv: stri
   sweep: { summary: 'train an α × seed grid (shardable across workers: --shard i/n)', run: async () => (await import('./cli/sweep.js')).sweepCommand },
   merge: { summary: 'collect the finished runs of a sweep into one CSV', run: async () => (await import('./cli/sweep.js')).mergeCommand },
   'gradient-variability': { summary: 'variability of units\' input gradients across samples and units', run: async () => (await import('./cli/gradients.js')).gradientsCommand },
+  report: { summary: 'HTML report of a sweep: figures, correlations, agreement with the paper', run: async () => (await import('./cli/report.js')).reportCommand },
   bench: { summary: 'kernel and model benchmarks (same as npm run bench)', run: async () => (await import('./bench.js')).main },
 };
 

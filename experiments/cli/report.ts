@@ -1,0 +1,31 @@
+// `report`: the study's HTML report from a sweep directory.
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import { collectSweep } from '../report/collect.js';
+import { buildReport } from '../report/report.js';
+import { parseArgs, UsageError } from './args.js';
+
+export async function reportCommand(argv: string[]): Promise<void> {
+  const args = parseArgs('report', 'Write a self-contained HTML report (SVG figures, captions comparing with the paper, a table of every run) from SWEEP_DIR.', {
+    out: { type: 'string', metavar: 'FILE', description: 'HTML path (default SWEEP_DIR/report.html)' },
+    title: { type: 'string', default: 'Class selectivity vs average- and worst-case robustness', description: 'report title' },
+  }, argv);
+  if (!args) return;
+  const dir = args._[0];
+  if (!dir) throw new UsageError('report: give the sweep directory: report SWEEP_DIR');
+  let collected;
+  try {
+    collected = await collectSweep(dir);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { runs, unfinished } = collected;
+  if (runs.length === 0) throw new UsageError(`${dir}: no finished runs to report on${unfinished.length ? ` (${unfinished.length} still running: ${unfinished.join(', ')})` : ''}`);
+  const notes = unfinished.length ? [`${unfinished.length} unfinished run(s) left out: ${unfinished.join(', ')}`] : [];
+  const { html, figures } = buildReport(runs, { title: args.title as string, source: dir, generated: new Date().toISOString(), notes });
+  const out = (args.out as string | undefined) ?? join(dir, 'report.html');
+  await writeFileAtomic(out, html);
+  for (const r of runs.filter((r) => r.missing.length)) console.log(`${r.name}: no ${r.missing.join(', ')}`);
+  for (const f of figures) console.log(`${f.agrees === null ? '·' : f.agrees ? '✓' : '✗'} ${f.title}`);
+  console.log(`report: ${figures.length} figures over ${runs.length} runs → ${out}`);
+}

@@ -1,0 +1,74 @@
+// Reads a sweep directory into RunRecords for the report (Node: file access). Each run contributes
+// whatever result files it has; a missing kind is listed, never fatal.
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RUNS_DIR } from '../sweep.js';
+import { CONFIG_FILE, RESULT_FILE, SELECTIVITY_FILE } from '../train.js';
+import type { AttackSummary, CorruptionSummary, DimensionalitySummary, GradientSummary, RunRecord } from './report.js';
+
+export const RESULT_FILES = {
+  corruptions: 'corruptions.json',
+  attackLinf: 'attack-linf.json',
+  attackL2: 'attack-l2.json',
+  dimensionality: 'dimensionality.json',
+  gradients: 'gradients.json',
+} as const;
+
+async function readJson(path: string): Promise<any> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: cannot be read as JSON (${(e as Error).message})`);
+  }
+}
+
+const optional = async (path: string) => (existsSync(path) ? readJson(path) : undefined);
+
+export function toCorruptionSummary(j: any): CorruptionSummary {
+  return { clean: j.clean, perCorruption: j.perCorruption, meanPerSeverity: j.meanPerSeverity, mCA: j.mCA };
+}
+
+export function toAttackSummary(j: any): AttackSummary {
+  const eps: number[] = j.eps ?? j.results?.map((r: any) => r.eps);
+  const accuracy: number[] = j.accuracy ?? j.results?.map((r: any) => r.accuracy);
+  return { norm: j.norm, eps, accuracy, auc: j.aucNormalized ?? j.auc };
+}
+
+/** Every finished run (result.json present) of a sweep, with its optional analysis results. */
+export async function collectSweep(dir: string): Promise<{ runs: RunRecord[]; unfinished: string[] }> {
+  const runsDir = join(dir, RUNS_DIR);
+  if (!existsSync(runsDir)) throw new Error(`${dir}: no ${RUNS_DIR}/ directory; expected a sweep directory (made by \`sweep --out ${dir}\`)`);
+  const runs: RunRecord[] = [];
+  const unfinished: string[] = [];
+  for (const name of readdirSync(runsDir).sort()) {
+    const runDir = join(runsDir, name);
+    if (!existsSync(join(runDir, RESULT_FILE))) {
+      unfinished.push(name);
+      continue;
+    }
+    const config = (await readJson(join(runDir, CONFIG_FILE))).config;
+    const result = await readJson(join(runDir, RESULT_FILE));
+    const missing: string[] = [];
+    const selectivity = await optional(join(runDir, SELECTIVITY_FILE));
+    if (!selectivity) missing.push('selectivity');
+    const corruptions = await optional(join(runDir, RESULT_FILES.corruptions));
+    if (!corruptions) missing.push('corruptions');
+    const attacks: Record<string, AttackSummary> = {};
+    const linf = await optional(join(runDir, RESULT_FILES.attackLinf));
+    const l2 = await optional(join(runDir, RESULT_FILES.attackL2));
+    if (linf) attacks.linf = toAttackSummary(linf);
+    if (l2) attacks.l2 = toAttackSummary(l2);
+    if (!linf && !l2) missing.push('attacks');
+    const dimensionality: DimensionalitySummary | undefined = await optional(join(runDir, RESULT_FILES.dimensionality));
+    if (!dimensionality) missing.push('dimensionality');
+    const gradients: GradientSummary | undefined = await optional(join(runDir, RESULT_FILES.gradients));
+    if (!gradients) missing.push('gradients');
+    runs.push({
+      name, alpha: config.alpha, seed: config.seed, testAccuracy: result.testAccuracy,
+      selectivity: selectivity && { overall: selectivity.overall, layers: selectivity.layers, layerNames: selectivity.layerNames },
+      corruptions: corruptions && toCorruptionSummary(corruptions), attacks, dimensionality, gradients, missing,
+    });
+  }
+  return { runs, unfinished };
+}
