@@ -10,16 +10,20 @@ import { empty, scope, tensor, type Tensor } from '../engine/tensor.js';
 import '../engine/ops/index.js';
 import { crossEntropy } from '../engine/ops/loss.js';
 import { matmulRaw } from '../engine/ops/matmul.js';
-import { rand } from '../engine/ops/random.js';
+import { Generator, rand } from '../engine/ops/random.js';
 import { run } from '../engine/ops/run.js';
 import { SGD } from '../engine/optim.js';
 import { formatBytes } from '../engine/pool.js';
 import { runtime } from '../engine/runtime.js';
 import { naiveBatchNorm, naiveConvDataGrad, naiveConvForward, naiveConvWeightGrad, naiveMatmul, naiveWorkgroups } from '../shaders/naive.js';
 import { resnet18, resnet20, type ResNet } from '../models/resnet.js';
+import { attackBatch, resolveAttack } from './attacks.js';
 import { parseArgs, type OptionSpec } from './cli/args.js';
 import { writeFileAtomic } from './io/atomic.js';
 import { packageVersion } from './version.js';
+import { defaultFrostDir } from './cli/corruptions.js';
+import { loadFrostTextures } from './corruptions/frost-node.js';
+import { CORRUPTION_NAMES, CORRUPTIONS, proceduralFrostTextures, type CorruptionContext } from './corruptions/index.js';
 
 export interface Measurement {
   name: string;
@@ -74,7 +78,7 @@ async function time(work: () => Tensor | Tensor[] | void, warmup: number, iterat
 }
 
 const options: Record<string, OptionSpec> = {
-  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18', default: 'matmul,conv,batchnorm,resnet20,resnet18' },
+  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack' },
   iterations: { type: 'number', description: 'timed iterations per measurement (median and min reported)', default: 5 },
   warmup: { type: 'number', description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
@@ -225,6 +229,58 @@ export async function main(argv: string[]): Promise<void> {
     add({ name: `${group} inference`, shape: `batch ${batch}, ${size}x${size}`, ...pick(infer), imagesPerSecond: batch / (infer.medianMs / 1000), dispatchesPerIteration: infer.dispatches });
     model.dispose();
     opt.dispose();
+    x.dispose();
+    y.dispose();
+  }
+
+  if (groups.has('corruptions')) {
+    // Each corruption on a batch of 256 32×32 images at severity 3 (CIFAR-10-C parameters), input
+    // already on the GPU. jpeg_compression runs on the CPU (encoder/decoder), so it is timed around
+    // the awaited call with the same warm-up and statistics.
+    const batch = 256;
+    const x = rand([batch, 32, 32, 3]).keep();
+    const frostDir = defaultFrostDir();
+    const frostTextures = frostDir ? loadFrostTextures(frostDir) : proceduralFrostTextures();
+    const ctx: CorruptionContext = { generator: new Generator(0, { stream: 0x100 }), parameters: 'cifar10', frostTextures };
+    const shape = `${batch}x32x32x3 severity 3`;
+    for (const name of CORRUPTION_NAMES) {
+      const corruption = CORRUPTIONS[name];
+      let t: Timing;
+      if (corruption.gpu) {
+        t = await time(() => corruption.apply(x, 3, ctx) as Tensor, warmup, iterations);
+      } else {
+        const once = async () => {
+          const t0 = performance.now();
+          const out = await corruption.apply(x, 3, ctx);
+          await runtime().sync();
+          const ms = performance.now() - t0;
+          out.dispose();
+          return ms;
+        };
+        const firstMs = await once();
+        for (let i = 1; i < warmup; i++) await once();
+        const runs: number[] = [];
+        for (let i = 0; i < Math.max(3, Math.ceil(iterations / 2)); i++) runs.push(await once());
+        runs.sort((a, b) => a - b);
+        t = { firstMs, medianMs: runs[Math.floor(runs.length / 2)], minMs: runs[0], dispatches: 0, encodeMs: 0 };
+      }
+      const note = !corruption.gpu ? ', on the CPU' : name === 'frost' && !frostDir ? ', procedural frost' : '';
+      add({ name: `corrupt ${name}`, shape: `${shape}${note}`, ...pick(t), imagesPerSecond: batch / (t.medianMs / 1000) });
+    }
+    x.dispose();
+    frostTextures.forEach((t) => t.dispose());
+  }
+
+  if (groups.has('attack')) {
+    // One PGD-20 batch is 20 forward+backward passes, so fewer repetitions than a single step gets.
+    const model = resnet20();
+    const batch = 128;
+    const x = rand([batch, 32, 32, 3]).keep();
+    const y = tensor(Int32Array.from({ length: batch }, (_, i) => i % 10)).keep();
+    const attack = resolveAttack({ norm: 'linf', eps: 8 / 255, steps: 20 });
+    const t = await time(() => Object.values(attackBatch(model, x, y, attack)), 1, Math.max(2, Math.ceil(iterations / 2)));
+    add({ name: 'PGD-20 L∞ attack', shape: `resnet20, batch ${batch}, 32x32`, ...pick(t), imagesPerSecond: batch / (t.medianMs / 1000) });
+    model.dispose();
     x.dispose();
     y.dispose();
   }

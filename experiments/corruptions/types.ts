@@ -30,7 +30,7 @@ export interface CorruptionContext {
 
 export interface Corruption {
   name: CorruptionName;
-  /** True when the work runs on the GPU (all but JPEG compression, which uses an encoder/decoder). */
+  /** True when the work runs on the GPU (all 19 here: JPEG compression reproduces libjpeg's lossy steps in kernels). */
   gpu: boolean;
   apply(images: Tensor, severity: number, ctx: CorruptionContext): Tensor | Promise<Tensor>;
 }

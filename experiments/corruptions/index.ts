@@ -1,0 +1,52 @@
+// All 19 corruptions of Hendrycks & Dietterich (2019) at severities 1–5 with the published
+// CIFAR-10-C or Tiny-ImageNet-C parameters (ctx.parameters), on f32 NHWC batches in [0, 1] of any
+// size, all as GPU kernels (shaders/corrupt/). Outputs are clipped to [0, 1]; apply quantize()
+// (./quantize.ts) to get what the published uint8 files hold.
+//
+// Where the published code calls a library, the kernels follow that library's arithmetic: scipy's
+// gaussian_filter / zoom / map_coordinates, skimage's HSV, OpenCV's filter2D, warpAffine (its 1/32
+// pixel coordinates), resize, Canny, distanceTransform and equalizeHist, ImageMagick's motion blur
+// (truncating 8-bit output), PIL's BOX resize and libjpeg's JPEG. Checked against those libraries
+// on 32×32 and 64×64 images, uint8 outputs agree exactly for pixelate, contrast and
+// jpeg_compression and on all but ≤ 0.7% of values (±1 level, float32 vs float64 rounding at a
+// truncation threshold) for the rest, except: brightness and saturate ≤ 15% (±1: results that are
+// whole levels in exact arithmetic, which float64 puts a hair above or below), defocus_blur ≤ 3%
+// (±1, same reason), frost ≤ 14% (±1–2: jpeg-js decodes frost4/5.jpg up to 5 levels away from
+// libjpeg). The noises, glass-blur shuffles, fractals and random choices use the context's Philox
+// generator instead of NumPy's, so they match in distribution, not draw for draw.
+import type { Tensor } from '../../engine/tensor.js';
+import { BLUR_CORRUPTIONS } from './blur.js';
+import { COLOR_CORRUPTIONS } from './color.js';
+import { DIGITAL_CORRUPTIONS } from './digital.js';
+import { frostCorruption } from './frost.js';
+import { gaussianNoise, impulseNoise, shotNoise, speckleNoise } from './noise.js';
+import { checkImages } from './ops.js';
+import { spatterCorruption } from './spatter.js';
+import { CORRUPTION_NAMES, checkCorruptionName, checkSeverity, type Corruption, type CorruptionContext, type CorruptionName } from './types.js';
+import { WEATHER_CORRUPTIONS } from './weather.js';
+
+const all: Corruption[] = [gaussianNoise, shotNoise, impulseNoise, speckleNoise, ...BLUR_CORRUPTIONS, ...WEATHER_CORRUPTIONS, frostCorruption, spatterCorruption, ...COLOR_CORRUPTIONS, ...DIGITAL_CORRUPTIONS];
+
+export const CORRUPTIONS: Record<CorruptionName, Corruption> = Object.fromEntries(CORRUPTION_NAMES.map((name) => {
+  const c = all.find((x) => x.name === name);
+  if (!c) throw new Error(`corruptions: '${name}' has no implementation`);
+  return [name, c];
+})) as Record<CorruptionName, Corruption>;
+
+/**
+ * Corrupts a batch: `images` f32 [N, H, W, 3] in [0, 1]; returns a new tensor of that shape in
+ * [0, 1] (the input is left alone). Throws for an unknown name (listing the valid ones), a severity
+ * outside 1–5 or a batch of another shape.
+ */
+export async function corrupt(images: Tensor, name: string, severity: number, ctx: CorruptionContext): Promise<Tensor> {
+  const corruption = CORRUPTIONS[checkCorruptionName(name)];
+  checkSeverity(severity);
+  checkImages(name, images);
+  if (ctx.parameters !== 'cifar10' && ctx.parameters !== 'tinyimagenet') throw new Error(`${name}: ctx.parameters must be 'cifar10' or 'tinyimagenet', got '${String(ctx.parameters)}'`);
+  return await corruption.apply(images, severity, ctx);
+}
+
+export * from './types.js';
+export { parameterTable, defaultParameterSet, CIFAR10_C, TINY_IMAGENET_C, type CorruptionParameters } from './parameters.js';
+export { quantize, packUint8, toUint8, fromUint8 } from './quantize.js';
+export { proceduralFrostTextures, PROCEDURAL_FROST_NOTE, FROST_TEXTURES_USED } from './frost.js';
