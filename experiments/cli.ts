@@ -10,7 +10,12 @@ const commands: Record<string, { summary: string; run: () => Promise<(argv: stri
   sweep: { summary: 'train an α × seed grid (shardable across workers: --shard i/n)', run: async () => (await import('./cli/sweep.js')).sweepCommand },
   merge: { summary: 'collect the finished runs of a sweep into one CSV', run: async () => (await import('./cli/sweep.js')).mergeCommand },
   'gradient-variability': { summary: 'variability of units\' input gradients across samples and units', run: async () => (await import('./cli/gradients.js')).gradientsCommand },
+  dimensionality: { summary: 'PCA dimensionality of block outputs: clean, corrupted, adversarial, and the change', run: async () => (await import('./cli/dimensionality.js')).dimensionalityCommand },
   report: { summary: 'HTML report of a sweep: figures, correlations, agreement with the paper', run: async () => (await import('./cli/report.js')).reportCommand },
+  corrupt: { summary: 'write a corrupted test set (GPU corruptions) in the CIFAR-10-C layout', run: async () => (await import('./cli/corruptions.js')).corruptCommand },
+  'eval-corruptions': { summary: 'accuracy per corruption × severity, mCA and drop from clean (CSV, JSON, SVG)', run: async () => (await import('./cli/corruptions.js')).evalCorruptionsCommand },
+  'corruption-gallery': { summary: 'one test image under every corruption and severity (PNG or SVG)', run: async () => (await import('./cli/corruptions.js')).galleryCommand },
+  attack: { summary: 'robust accuracy under PGD / FGSM (L∞ or L2) over an ε grid: CSV, JSON with AUC, SVG charts', run: async () => (await import('./cli/attack.js')).attackCommand },
   bench: { summary: 'kernel and model benchmarks (same as npm run bench)', run: async () => (await import('./bench.js')).main },
 };
 

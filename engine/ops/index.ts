@@ -18,3 +18,4 @@ export * from './shape.js';
 export * from './random.js';
 export * from './augment.js';
 export * from './selectivity.js';
+export * from './attack.js';

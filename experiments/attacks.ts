@@ -1,0 +1,341 @@
+// White-box attacks (SPEC §5): FGSM and PGD under L∞ or L2, in [0, 1] pixel space, on input
+// gradients of the cross-entropy through the model in eval mode (batch-norm running statistics, so
+// every sample's gradient depends on that sample alone). A batch is attacked entirely on the GPU:
+// every step of every restart is recorded without a read-back; a robustness curve over a dataset
+// reads back once per batch. Platform-neutral (the CLI in experiments/cli/attack.ts writes files).
+import { backward, noGrad } from '../engine/autograd.js';
+import { imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
+import { projectedStep, selectSamples, type AttackNorm } from '../engine/ops/attack.js';
+import { mapRaw, mulRaw } from '../engine/ops/elementwise.js';
+import { crossEntropyPerSample, predictions } from '../engine/ops/loss.js';
+import { Generator, defaultGenerator, rand, randn } from '../engine/ops/random.js';
+import { sum } from '../engine/ops/reduce.js';
+import type { Module } from '../engine/nn.js';
+import { runtime } from '../engine/runtime.js';
+import { empty, scope, tensor, type Tensor } from '../engine/tensor.js';
+import { batchCount, batches, type ImageDataset } from './data/dataset.js';
+
+export type { AttackNorm };
+export const ATTACK_NORMS: readonly AttackNorm[] = ['linf', 'l2'];
+export const DEFAULT_STEPS = 20;
+
+/** A model the attacks can drive: a Module mapping [N, H, W, 3] pixels in [0, 1] to logits. */
+export type Classifier = Module & { forward(x: Tensor): { logits: Tensor } };
+
+/** Step size per ε: a fixed value, or a multiple of ε (so one rule serves a whole ε grid). */
+export type StepSizeRule = { kind: 'absolute'; value: number } | { kind: 'relative'; factor: number };
+
+export interface AttackOptions {
+  norm: AttackNorm;
+  /** Radius of the threat model in pixel units (≥ 0). */
+  eps: number;
+  /** Gradient steps of PGD (default 20). FGSM always takes one. */
+  steps?: number;
+  /** Default: ε/4 for L∞ (SPEC §5), 2.5·ε/steps for L2; FGSM always steps by ε. */
+  stepSize?: StepSizeRule;
+  /** Independent runs per sample; a sample is robust only if every one fails (default 1). */
+  restarts?: number;
+  /** Start each restart at a uniform random point of the ε-ball (default true; never for FGSM). */
+  randomStart?: boolean;
+  /** One step of size ε from the clean point (L2: along the normalised gradient). */
+  fgsm?: boolean;
+}
+
+/** An attack with every default filled in. */
+export interface Attack {
+  method: 'pgd' | 'fgsm';
+  norm: AttackNorm;
+  eps: number;
+  steps: number;
+  stepSize: number;
+  restarts: number;
+  randomStart: boolean;
+}
+
+/** A bad attack setting; `field` names it (norm, eps, steps, stepSize, restarts). */
+export class AttackConfigError extends Error {
+  constructor(readonly field: 'norm' | 'eps' | 'steps' | 'stepSize' | 'restarts', message: string) {
+    super(message);
+    this.name = 'AttackConfigError';
+  }
+}
+
+export function defaultStepSize(norm: AttackNorm, steps: number): StepSizeRule {
+  return { kind: 'relative', factor: norm === 'linf' ? 0.25 : 2.5 / steps };
+}
+
+export function describeStepSize(rule: StepSizeRule): string {
+  return rule.kind === 'absolute' ? String(rule.value) : `${Number(rule.factor.toPrecision(6))}·ε`;
+}
+
+/** Validates and fills defaults; throws AttackConfigError naming the bad setting. */
+export function resolveAttack(options: AttackOptions): Attack {
+  const { norm, eps, fgsm = false } = options;
+  if (!ATTACK_NORMS.includes(norm)) throw new AttackConfigError('norm', `unknown norm '${norm}' (expected ${ATTACK_NORMS.join(' or ')})`);
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) throw new AttackConfigError('eps', `ε must be a finite number ≥ 0, got ${eps}`);
+  const steps = options.steps ?? DEFAULT_STEPS;
+  if (!Number.isInteger(steps) || steps < 1) throw new AttackConfigError('steps', `steps must be an integer ≥ 1, got ${steps}`);
+  const restarts = options.restarts ?? 1;
+  if (!Number.isInteger(restarts) || restarts < 1) throw new AttackConfigError('restarts', `restarts must be an integer ≥ 1, got ${restarts}`);
+  const rule = options.stepSize ?? defaultStepSize(norm, steps);
+  const ruleValue = rule.kind === 'absolute' ? rule.value : rule.factor;
+  if (!Number.isFinite(ruleValue) || ruleValue <= 0) throw new AttackConfigError('stepSize', `step size must be a finite number > 0, got ${describeStepSize(rule)}`);
+  if (fgsm) return { method: 'fgsm', norm, eps, steps: 1, stepSize: eps, restarts: 1, randomStart: false };
+  const stepSize = rule.kind === 'absolute' ? rule.value : rule.factor * eps;
+  return { method: 'pgd', norm, eps, steps, stepSize, restarts, randomStart: options.randomStart ?? true };
+}
+
+/** Runs fn with the model in eval mode and its parameters out of autograd (input gradients only). */
+function withFrozenModel<T>(model: Classifier, fn: () => T): T {
+  const wasTraining = model.training;
+  const params = model.parameters();
+  const flags = params.map((p) => p.requiresGrad);
+  model.eval();
+  params.forEach((p) => (p.requiresGrad = false));
+  try {
+    return fn();
+  } finally {
+    params.forEach((p, i) => (p.requiresGrad = flags[i]));
+    model.train(wasTraining);
+  }
+}
+
+function gradientOf(model: Classifier, x: Tensor, labels: Tensor): Tensor {
+  return scope(() => {
+    const leaf = x.view(x.shape);
+    leaf.requiresGrad = true;
+    backward(sum(crossEntropyPerSample(model.forward(leaf).logits, labels)));
+    const g = leaf.grad!;
+    leaf.grad = null;
+    // A fresh handle so the gradient belongs to the caller's scope (leaf gradients are kept).
+    const out = g.view(g.shape);
+    g.dispose();
+    return out;
+  });
+}
+
+/**
+ * ∇ₓ Σₙ CE(model(x)ₙ, yₙ) in eval mode, with the parameters excluded from autograd (nothing is
+ * accumulated into their .grad). Row n is the gradient of sample n's own loss.
+ */
+export function inputGradient(model: Classifier, x: Tensor, labels: Tensor): Tensor {
+  return withFrozenModel(model, () => gradientOf(model, x, labels));
+}
+
+export interface BatchAttackResult {
+  /** The worst case found per sample (see attackBatch), [N, H, W, C] in [0, 1]. */
+  adversarial: Tensor;
+  /** 1 where the sample survived: correct at the clean point and at the end of every restart (f32 [N]). */
+  correct: Tensor;
+  /** Predicted class at `adversarial` (i32 [N]). */
+  predicted: Tensor;
+  /** 1 where the clean image is classified correctly (f32 [N]), and its predicted class (i32 [N]). */
+  cleanCorrect: Tensor;
+  cleanPredicted: Tensor;
+}
+
+// ε·U^(1/d) with U uniform in (0, 1]: the radius of a uniform point of the d-dimensional ball.
+const BALL_RADIUS = { name: 'ball_radius', arity: 1 as const, expr: 'params.s0 * pow(T(1.0) - a, T(params.s1))' };
+
+function randomStart(clean: Tensor, attack: Attack, generator: Generator): Tensor {
+  const { norm, eps } = attack;
+  if (norm === 'linf') {
+    const u = rand(clean.shape, { lo: -eps, hi: eps, generator });
+    return projectedStep(clean, u, clean, { norm, eps, stepSize: 1, mode: 'raw' });
+  }
+  const N = clean.shape[0];
+  const z = randn(clean.shape, { generator });
+  const radius = mapRaw(BALL_RADIUS, [rand([N], { generator })], eps, N === 0 ? 1 : N / clean.size);
+  return projectedStep(clean, z, clean, { norm, eps, stepSize: 1, mode: 'unit', scale: radius });
+}
+
+/**
+ * Attacks one batch (clean: [N, H, W, C] in [0, 1], labels i32 [N]); records GPU work only.
+ *
+ * Worst case over restarts, starting from the clean point: a sample misclassified when clean keeps
+ * its clean image; otherwise each restart's end point replaces the kept one until a restart
+ * misclassifies the sample, whose example is then kept. So `correct` is 1 exactly for samples that
+ * every restart failed to flip. ε = 0 returns the clean images themselves.
+ */
+export function attackBatch(model: Classifier, clean: Tensor, labels: Tensor, attack: Attack, generator: Generator = defaultGenerator): BatchAttackResult {
+  if (clean.rank !== 4 || labels.rank !== 1 || labels.shape[0] !== clean.shape[0]) throw new Error(`attack: expected images [N, H, W, C] and labels [N], got ${clean.describe()} and ${labels.describe()}`);
+  return withFrozenModel(model, () => scope(() => {
+    const N = clean.shape[0];
+    const classify = (x: Tensor) => noGrad(() => scope(() => predictions(model.forward(x).logits, labels)));
+    const cleanResult = classify(clean);
+    if (attack.eps === 0) return { adversarial: clean.view(clean.shape), correct: cleanResult.correct, predicted: cleanResult.predicted, cleanCorrect: cleanResult.correct.view([N]), cleanPredicted: cleanResult.predicted.view([N]) };
+    const mode = attack.norm === 'linf' ? 'sign' : 'unit';
+    let best = clean.view(clean.shape);
+    let bestCorrect = cleanResult.correct.view([N]);
+    for (let r = 0; r < attack.restarts; r++) {
+      let x = attack.randomStart ? scope(() => randomStart(clean, attack, generator)) : clean.view(clean.shape);
+      for (let t = 0; t < attack.steps; t++) {
+        const next = scope(() => projectedStep(x, gradientOf(model, x, labels), clean, { norm: attack.norm, eps: attack.eps, stepSize: attack.stepSize, mode }));
+        x.dispose();
+        x = next;
+        // Submit each step as it is recorded so the GPU works while the next one is encoded.
+        runtime().flush();
+      }
+      const { correct } = classify(x);
+      const nextBest = selectSamples(bestCorrect, x, best);
+      const nextCorrect = mulRaw(bestCorrect, correct);
+      [best, bestCorrect, x, correct].forEach((t) => t.dispose());
+      best = nextBest;
+      bestCorrect = nextCorrect;
+    }
+    const { predicted } = classify(best);
+    return { adversarial: best, correct: bestCorrect, predicted, cleanCorrect: cleanResult.correct, cleanPredicted: cleanResult.predicted };
+  }));
+}
+
+// ---- robustness curves over a dataset -------------------------------------------------------------
+
+export interface CurveOptions extends Omit<AttackOptions, 'eps'> {
+  /** The ε grid (each ≥ 0). */
+  eps: number[];
+  batchSize: number;
+  /** Seed of the random starts (each ε draws from its own stream, so a point does not depend on the rest of the grid). */
+  seed?: number;
+  /** Keep this many examples of the attack at the largest ε (one per class first, in dataset order; see pickExamples). */
+  examples?: number;
+  onBatch?: (done: number, total: number) => void;
+}
+
+export interface CurvePoint {
+  eps: number;
+  stepSize: number;
+  accuracy: number;
+  correct: number;
+  n: number;
+}
+
+export interface AttackExamples {
+  eps: number;
+  height: number;
+  width: number;
+  /** K·H·W·3 floats each, NHWC. */
+  clean: Float32Array;
+  adversarial: Float32Array;
+  labels: Int32Array;
+  cleanPredicted: Int32Array;
+  adversarialPredicted: Int32Array;
+  classNames?: readonly string[];
+}
+
+export interface RobustnessCurve {
+  attacks: Attack[];
+  points: CurvePoint[];
+  cleanAccuracy: number;
+  /** See accuracyArea. */
+  auc: number;
+  aucNormalized: number;
+  samples: number;
+  seconds: number;
+  examples?: AttackExamples;
+}
+
+/**
+ * Area under accuracy(ε) by the trapezoid rule over the points sorted by ε:
+ *   auc = Σₖ (εₖ₊₁ − εₖ)·(aₖ + aₖ₊₁)/2,   normalized = auc / (ε_max − ε_min),
+ * i.e. the mean accuracy over [ε_min, ε_max] with linear interpolation between grid points (for a
+ * one-point grid: auc = 0 and normalized = that accuracy). auc has units of ε; normalized is in [0, 1].
+ */
+export function accuracyArea(points: readonly { eps: number; accuracy: number }[]): { auc: number; normalized: number } {
+  if (points.length === 0) return { auc: NaN, normalized: NaN };
+  const sorted = [...points].sort((a, b) => a.eps - b.eps);
+  let auc = 0;
+  for (let k = 0; k + 1 < sorted.length; k++) auc += ((sorted[k + 1].eps - sorted[k].eps) * (sorted[k].accuracy + sorted[k + 1].accuracy)) / 2;
+  const range = sorted[sorted.length - 1].eps - sorted[0].eps;
+  return { auc, normalized: range > 0 ? auc / range : sorted[0].accuracy };
+}
+
+/** Up to k dataset indices, in dataset order: the first sample of each class, then the next ones. */
+export function pickExamples(labels: ArrayLike<number>, k: number): number[] {
+  const count = Math.max(0, Math.min(Math.floor(k), labels.length));
+  const seen = new Set<number>();
+  const first: number[] = [];
+  for (let i = 0; i < labels.length && first.length < count; i++) {
+    if (!seen.has(labels[i])) {
+      seen.add(labels[i]);
+      first.push(i);
+    }
+  }
+  const taken = new Set(first);
+  for (let i = 0; i < labels.length && taken.size < count; i++) taken.add(i);
+  return [...taken].sort((a, b) => a - b);
+}
+
+const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
+
+/**
+ * Robust accuracy at every ε of the grid over a dataset (in dataset order). One read-back per batch,
+ * plus the images of any chosen example the batch holds.
+ */
+export async function robustnessCurve(model: Classifier, data: ImageDataset, options: CurveOptions): Promise<RobustnessCurve> {
+  const grid = options.eps;
+  if (grid.length === 0) throw new AttackConfigError('eps', 'the ε grid is empty');
+  const attacks = grid.map((eps) => resolveAttack({ ...options, eps }));
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`attack: batch size must be a positive integer, got ${options.batchSize}`);
+  const seed = options.seed ?? 0;
+  const generators = grid.map((eps) => new Generator(seed, { stream: f32Bits(eps) }));
+  const E = grid.length;
+  const largest = grid.indexOf(Math.max(...grid));
+  const chosen = pickExamples(data.labels, options.examples ?? 0);
+  const pixels = data.height * data.width * 3;
+  const examples: AttackExamples | undefined = chosen.length === 0 ? undefined : {
+    eps: grid[largest], height: data.height, width: data.width,
+    clean: new Float32Array(chosen.length * pixels), adversarial: new Float32Array(chosen.length * pixels),
+    labels: Int32Array.from(chosen, (i) => data.labels[i]), cleanPredicted: new Int32Array(chosen.length), adversarialPredicted: new Int32Array(chosen.length),
+    classNames: data.classNames,
+  };
+  const slotOf = new Map(chosen.map((index, slot) => [index, slot]));
+  const correct = new Float64Array(E);
+  let cleanCorrect = 0;
+  const total = batchCount(data.size, options.batchSize);
+  const started = performance.now();
+  let done = 0;
+  for await (const batch of batches(data, options.batchSize)) {
+    const N = batch.count;
+    const shape = [N, data.height, data.width, 3];
+    // [slot, row] of the examples that fall in this batch.
+    const rows = Array.from(batch.indices, (index, n) => [slotOf.get(index), n]).filter((r): r is [number, number] => r[0] !== undefined);
+    const collect = rows.length > 0;
+    const recorded = scope(() => {
+      const clean = imagesToFloat(uploadImagesU8(batch.images, shape), shape);
+      const labels = tensor(batch.labels);
+      // Row e: survivors at ε_e; row E: clean correctness. Read back as one buffer.
+      const matrix = empty([E + 1, N]);
+      const row = (t: Tensor, e: number) => runtime().copy(t.range, { ...matrix.range, offset: matrix.range.offset + e * N * 4, size: N * 4 }, N * 4);
+      let kept: BatchAttackResult | null = null;
+      for (let e = 0; e < E; e++) {
+        const r = attackBatch(model, clean, labels, attacks[e], generators[e]);
+        row(r.correct, e);
+        if (e === 0) row(r.cleanCorrect, E);
+        if (collect && e === largest) kept = r;
+        else Object.values(r).forEach((t) => t.dispose());
+      }
+      return { matrix, kept, clean: collect ? clean : null };
+    });
+    const values = await recorded.matrix.toArray();
+    recorded.matrix.dispose();
+    for (let e = 0; e < E; e++) for (let n = 0; n < N; n++) correct[e] += values[e * N + n];
+    for (let n = 0; n < N; n++) cleanCorrect += values[E * N + n];
+    if (recorded.kept && recorded.clean && examples) {
+      const { adversarial, predicted, cleanPredicted } = recorded.kept;
+      const [cleanHost, advHost, cleanPred, advPred] = [await recorded.clean.toArray(), await adversarial.toArray(), await cleanPredicted.toArray(), await predicted.toArray()];
+      for (const [slot, n] of rows) {
+        examples.clean.set(cleanHost.subarray(n * pixels, (n + 1) * pixels), slot * pixels);
+        examples.adversarial.set(advHost.subarray(n * pixels, (n + 1) * pixels), slot * pixels);
+        examples.cleanPredicted[slot] = cleanPred[n];
+        examples.adversarialPredicted[slot] = advPred[n];
+      }
+      Object.values(recorded.kept).forEach((t) => t.dispose());
+      recorded.clean.dispose();
+    }
+    options.onBatch?.(++done, total);
+  }
+  const n = data.size;
+  const points = attacks.map((a, e) => ({ eps: a.eps, stepSize: a.stepSize, accuracy: correct[e] / n, correct: correct[e], n }));
+  const { auc, normalized } = accuracyArea(points);
+  return { attacks, points, cleanAccuracy: cleanCorrect / n, auc, aucNormalized: normalized, samples: n, seconds: (performance.now() - started) / 1000, examples };
+}
