@@ -1,5 +1,5 @@
 // `sweep` and `merge`: α × seed grids of training runs, shardable across independent workers.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { openDataset } from '../datasets.js';
@@ -7,8 +7,9 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { DirectoryStore } from '../io/store-node.js';
 import type { DatasetName } from '../models.js';
 import { ProgressBar, formatDuration } from '../progress.js';
-import { RUNS_DIR, SWEEP_FILE, baseDifferences, parseShard, planRuns, shardOf, toCsv, type MergedRun } from '../sweep.js';
-import { CONFIG_FILE, RESULT_FILE, SELECTIVITY_FILE, train } from '../train.js';
+import { RUNS_DIR, SWEEP_FILE, baseDifferences, parseShard, planRuns, shardOf, toCsv } from '../sweep.js';
+import { collectSweep, flattenRun } from '../report/collect.js';
+import { CONFIG_FILE, RESULT_FILE, train } from '../train.js';
 import { parseArgs, UsageError, type OptionSpec } from './args.js';
 import { trainConfigFrom, trainOptions } from './train.js';
 
@@ -71,39 +72,21 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   console.log(`shard ${shard.index}/${shard.count} done in ${formatDuration((performance.now() - started) / 1000)}; collect with: merge ${args.out}`);
 }
 
-/** Reads every finished run of a sweep directory. */
-export async function collectRuns(dir: string): Promise<{ rows: MergedRun[]; unfinished: string[] }> {
-  const runsDir = join(dir, RUNS_DIR);
-  if (!existsSync(runsDir)) throw new UsageError(`${dir}: no ${RUNS_DIR}/ directory (is this a sweep directory?)`);
-  const rows: MergedRun[] = [];
-  const unfinished: string[] = [];
-  for (const name of readdirSync(runsDir).sort()) {
-    const runDir = join(runsDir, name);
-    if (!existsSync(join(runDir, RESULT_FILE))) {
-      unfinished.push(name);
-      continue;
-    }
-    const config = JSON.parse(await readFile(join(runDir, CONFIG_FILE), 'utf8')).config;
-    const result = JSON.parse(await readFile(join(runDir, RESULT_FILE), 'utf8'));
-    const values: Record<string, number | string> = { test_accuracy: result.testAccuracy, test_loss: result.testLoss };
-    if (existsSync(join(runDir, SELECTIVITY_FILE))) {
-      const si = JSON.parse(await readFile(join(runDir, SELECTIVITY_FILE), 'utf8'));
-      values.si_overall = si.overall;
-      si.layerNames.forEach((layer: string, i: number) => (values[`si_${layer}`] = si.layers[i]));
-    }
-    rows.push({ alpha: config.alpha, seed: config.seed, run: name, values });
-  }
-  return { rows, unfinished };
-}
-
 export async function mergeCommand(argv: string[]): Promise<void> {
-  const args = parseArgs('merge', 'Collect every finished run of a sweep into SWEEP_DIR/merged.csv (α, seed, test accuracy, SI per layer and overall, …).', {
+  const args = parseArgs('merge', 'Collect every finished run of a sweep into SWEEP_DIR/merged.csv: α, seed, test accuracy, SI per layer and overall, and — where the run has them — clean/corrupted accuracy (mCA), PGD AUC, dimensionality and gradient variability.', {
     out: { type: 'string', metavar: 'FILE', description: 'CSV path (default SWEEP_DIR/merged.csv)' },
   }, argv);
   if (!args) return;
   const dir = args._[0];
   if (!dir) throw new UsageError('merge: give the sweep directory: merge SWEEP_DIR');
-  const { rows, unfinished } = await collectRuns(resolve(dir));
+  let collected;
+  try {
+    collected = await collectSweep(resolve(dir));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { runs, unfinished } = collected;
+  const rows = runs.map(flattenRun);
   if (rows.length === 0) throw new UsageError(`${dir}: no finished runs yet${unfinished.length ? ` (${unfinished.length} unfinished)` : ''}`);
   const out = (args.out as string | undefined) ?? join(dir, 'merged.csv');
   await writeFileAtomic(out, toCsv(rows));

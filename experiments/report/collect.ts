@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RUNS_DIR } from '../sweep.js';
 import { CONFIG_FILE, RESULT_FILE, SELECTIVITY_FILE } from '../train.js';
+import type { MergedRun } from '../sweep.js';
 import type { AttackSummary, CorruptionSummary, DimensionalitySummary, GradientSummary, RunRecord } from './report.js';
 
 export const RESULT_FILES = {
@@ -65,10 +66,36 @@ export async function collectSweep(dir: string): Promise<{ runs: RunRecord[]; un
     const gradients: GradientSummary | undefined = await optional(join(runDir, RESULT_FILES.gradients));
     if (!gradients) missing.push('gradients');
     runs.push({
-      name, alpha: config.alpha, seed: config.seed, testAccuracy: result.testAccuracy,
+      name, alpha: config.alpha, seed: config.seed, testAccuracy: result.testAccuracy, testLoss: result.testLoss,
       selectivity: selectivity && { overall: selectivity.overall, layers: selectivity.layers, layerNames: selectivity.layerNames },
       corruptions: corruptions && toCorruptionSummary(corruptions), attacks, dimensionality, gradients, missing,
     });
   }
   return { runs, unfinished };
+}
+
+/** One CSV row per run: every scalar result the run has (columns absent elsewhere stay empty). */
+export function flattenRun(r: RunRecord): MergedRun {
+  const values: Record<string, number | string> = { test_accuracy: r.testAccuracy };
+  if (r.testLoss !== undefined) values.test_loss = r.testLoss;
+  if (r.selectivity) {
+    values.si_overall = r.selectivity.overall;
+    r.selectivity.layerNames.forEach((layer, i) => (values[`si_${layer}`] = r.selectivity!.layers[i]));
+  }
+  if (r.corruptions) {
+    values.clean_accuracy = r.corruptions.clean;
+    values.mca = r.corruptions.mCA;
+    r.corruptions.meanPerSeverity.forEach((v, i) => (values[`corruption_s${i + 1}`] = v));
+  }
+  for (const [norm, a] of Object.entries(r.attacks)) values[`pgd_${norm}_auc`] = a.auc;
+  if (r.dimensionality) {
+    const clean = r.dimensionality.conditions.find((c) => c.kind === 'clean');
+    clean?.perLayer.forEach((l) => (values[`dim_clean_${l.layer}`] = l.components));
+  }
+  if (r.gradients) {
+    const mean = (key: 'cvSamples' | 'cvUnits') => r.gradients!.layers.reduce((s, l) => s + l[key], 0) / r.gradients!.layers.length;
+    values.grad_cv_samples = mean('cvSamples');
+    values.grad_cv_units = mean('cvUnits');
+  }
+  return { alpha: r.alpha, seed: r.seed, run: r.name, values };
 }

@@ -41,6 +41,7 @@ export interface RunRecord {
   alpha: number;
   seed: number;
   testAccuracy: number;
+  testLoss?: number;
   selectivity?: { overall: number; layers: number[]; layerNames: string[] };
   corruptions?: CorruptionSummary;
   attacks: Record<string, AttackSummary>;
