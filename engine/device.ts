@@ -32,6 +32,12 @@ export interface GpuOptions {
   autoInstallDriver?: boolean;
   /** Ask for f16 storage support when the adapter offers it. Default true. */
   wantF16?: boolean;
+  /**
+   * 'compatibility' requests a compatibility-mode adapter: in headless Chromium without a GPU
+   * (started with --use-webgpu-adapter=opengles) that is Dawn's OpenGL ES backend on the system's
+   * Vulkan driver, where the default adapter would be SwiftShader.
+   */
+  featureLevel?: 'core' | 'compatibility';
 }
 
 // A page (or any runtime exposing navigator.gpu) uses it; otherwise Node loads Dawn.
@@ -69,7 +75,7 @@ async function acquire(options: GpuOptions): Promise<GpuContext> {
     if (!navigator.gpu) {
       throw new GpuError('This browser has no WebGPU (navigator.gpu is undefined). Use a recent Chrome/Edge, or Chromium with --enable-unsafe-webgpu.');
     }
-    adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference });
+    adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference, ...(options.featureLevel ? { featureLevel: options.featureLevel } : {}) });
     if (!adapter) throw new GpuError('navigator.gpu.requestAdapter() returned null: WebGPU is present but no adapter is available (is hardware acceleration disabled?).');
   } else {
     adapter = await nodeAdapter(options);

@@ -1,11 +1,14 @@
 // Builds the project with esbuild:
 //  - dist/**: every TypeScript source transpiled file by file (what tests and the CLI run in Node)
 //  - dist/bundle/engine.node.js and dist/bundle/engine.browser.js: the same sources bundled for each platform
+//  - dist/web/main.js: the page (web/main.ts) bundled for the browser, where any Node-only import is an
+//    error; and dist/web/mnist-sample.bin, the digits the page trains on (written when missing)
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = ['engine', 'shaders', 'models', 'experiments', 'test', 'web'];
+const roots = ['engine', 'shaders', 'models', 'experiments', 'test', 'web', 'scripts'];
 const sources = [];
 function collect(dir) {
   if (!existsSync(dir)) return;
@@ -28,6 +31,20 @@ const nodeOnly = ['webgpu', 'node:*', 'fs', 'path', 'os', 'child_process', 'url'
 await build({ ...common, entryPoints: ['engine/index.ts'], bundle: true, platform: 'node', external: nodeOnly, outfile: 'dist/bundle/engine.node.js', sourcemap: true });
 await build({ ...common, entryPoints: ['engine/index.ts'], bundle: true, platform: 'browser', external: nodeOnly, outfile: 'dist/bundle/engine.browser.js', sourcemap: true });
 if (existsSync('web/main.ts')) {
-  await build({ ...common, entryPoints: ['web/main.ts'], bundle: true, platform: 'browser', external: nodeOnly, outfile: 'dist/web/main.js', sourcemap: true });
+  // Nothing is external here: a module that reaches fs, path, the `webgpu` package or any other
+  // Node built-in fails the build. The one Node-only module the engine names, engine/node-gpu.ts
+  // (loaded by device.ts only when there is no navigator.gpu), becomes an empty module.
+  const nodeGpuStub = {
+    name: 'node-gpu-stub',
+    setup(b) {
+      b.onResolve({ filter: /[\\/]node-gpu\.js$/ }, (args) => ({ path: args.path, namespace: 'node-only' }));
+      b.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: '// Node only: never loaded in a page.\nexport {};\n', loader: 'js' }));
+    },
+  };
+  await build({ ...common, entryPoints: ['web/main.ts'], bundle: true, platform: 'browser', plugins: [nodeGpuStub], outfile: 'dist/web/main.js', sourcemap: true });
+  if (!existsSync('dist/web/mnist-sample.bin')) {
+    const sample = spawnSync(process.execPath, ['dist/scripts/mnist-sample.js', 'dist/web/mnist-sample.bin'], { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
+    if (sample.status !== 0) throw new Error('build: writing dist/web/mnist-sample.bin failed');
+  }
 }
 if (!quiet) console.log(`build: ${sources.length} modules and bundles in ${Date.now() - t0} ms`);

@@ -4,42 +4,15 @@ import { initGpu } from '../engine/device.js';
 import { backward } from '../engine/autograd.js';
 import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import '../engine/ops/index.js';
+import { closeFailure } from './cases/check.js';
+import { randn, rng } from './cases/util.js';
 
 export async function setupGpu(): Promise<void> {
   await initGpu();
 }
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randn(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = Math.max(r(), 1e-12);
-    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
-  }
-  return out;
-}
-
-export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
-
-export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Unit roundoff of f32. */
-export const U = 2 ** -24;
+// Seeded data and error bounds live in ./cases/util.ts, shared with the page's test mode.
+export { U, dotBound, numel, randn, rng, uniform } from './cases/util.js';
 
 /**
  * Asserts |actual - expected| ≤ bound(i) elementwise, where bound is a number or a per-element
@@ -47,37 +20,13 @@ export const U = 2 ** -24;
  */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: number | ((i: number) => number), label: string): void {
   assert.is(actual.length, expected.length, `${label}: length ${actual.length} vs ${expected.length}`);
-  let worst = -1;
-  let worstRatio = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    const b = typeof bound === 'number' ? bound : bound(i);
-    if (!(err <= b)) {
-      const ratio = Number.isFinite(err) ? err / b : Infinity;
-      if (worst < 0 || ratio > worstRatio) {
-        worst = i;
-        worstRatio = ratio;
-      }
-    }
-  }
-  if (worst >= 0) {
-    const b = typeof bound === 'number' ? bound : bound(worst);
-    assert.unreachable(`${label}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (|err| ${Math.abs(actual[worst] - expected[worst]).toExponential(3)} > bound ${b.toExponential(3)})`);
-  }
+  const failure = closeFailure(actual, expected, bound, label);
+  if (failure) assert.unreachable(failure);
 }
 
 /** Relative tolerance check: |a - e| ≤ atol + rtol·|e|. */
 export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, label: string): void {
   assertClose(actual, expected, (i) => atol + rtol * Math.abs(expected[i]), label);
-}
-
-/**
- * Dot-product error bound (Higham): |fl(Σ x_i y_i) − Σ x_i y_i| ≤ γ_n Σ|x_i y_i|, γ_n = n·u/(1−n·u).
- * `absSum` is Σ|x_i y_i| per output; n counts the terms plus any later summation of partials.
- */
-export function dotBound(n: number, absSum: ArrayLike<number>): (i: number) => number {
-  const gamma = (n * U) / (1 - n * U);
-  return (i) => gamma * absSum[i] + 1e-30;
 }
 
 export interface GradCheckOptions {

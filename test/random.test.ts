@@ -1,8 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Generator, bernoulli, defaultGenerator, manualSeed, rand, randn, randomBits } from '../engine/ops/random.js';
-import { assertClose, setupGpu } from './helpers.js';
-import { bernoulliRef, normalRef, philox4x32, philoxWords, uniformRef } from './reference/philox.js';
+import { runCase } from './cases/check.js';
+import { randomCases } from './cases/random.js';
+import { setupGpu } from './helpers.js';
+import { philox4x32, philoxWords, uniformRef } from './reference/philox.js';
 
 test.before(setupGpu);
 
@@ -42,73 +44,9 @@ test('CPU Philox4x32-10 reproduces the Random123 known-answer vectors', () => {
   assert.is(hex(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])), 'd16cfe09 94fdcceb 5001e420 24126ea1');
 });
 
-// Seeds with both key words non-zero, counters whose low word carries into the high word within the
-// call, and non-zero streams exercise every word of the counter layout.
-const layouts: { seed: bigint; offset: bigint; stream: number }[] = [
-  { seed: 0n, offset: 0n, stream: 0 },
-  { seed: 0x299f31d0a4093822n, offset: 0xfffffff0n, stream: 7 },
-  { seed: 123456789n, offset: 0x1_ffff_ffffn, stream: 0xffffffff },
-];
-
-for (const n of [1, 3, 5, 1001]) {
-  test(`GPU random bits equal the CPU reference bit for bit (n = ${n})`, async () => {
-    for (const { seed, offset, stream } of layouts) {
-      const gen = new Generator(seed, { offset, stream });
-      const bits = await randomBits([n], { generator: gen }).toArray();
-      assert.is(hex(bits), hex(philoxWords(seed, offset, stream, n)), `seed ${seed} offset ${offset} stream ${stream}`);
-      assert.is(gen.offset, offset + BigInt(Math.ceil(n / 4)));
-    }
-  });
-}
-
-test('random bits across many workgroups and a 2^32 counter carry match the CPU reference', async () => {
-  const n = 4 * 70000 + 2;
-  const offset = 0x1_0000_0000n - 30000n;
-  const bits = await randomBits([n], { generator: new Generator(99, { offset }) }).toArray();
-  const ref = philoxWords(99n, offset, 0, n);
-  let mismatch = -1;
-  for (let i = 0; i < n && mismatch < 0; i++) if (bits[i] !== ref[i]) mismatch = i;
-  assert.is(mismatch, -1, `first mismatch at ${mismatch}`);
-});
-
-test('uniform [0, 1) and bernoulli equal the CPU transforms exactly', async () => {
-  for (const n of [1, 3, 5, 1001]) {
-    const state = { seed: '42', offset: '17', stream: 3 };
-    const words = philoxWords(42n, 17n, 3, n);
-    const u = await rand([n], { generator: new Generator().setState(state) }).toArray();
-    assert.equal(Array.from(u), Array.from(uniformRef(words, 0, 1)), `uniform n=${n}`);
-    const b = await bernoulli([n], 0.3, { generator: new Generator().setState(state) }).toArray();
-    assert.equal(Array.from(b), Array.from(bernoulliRef(words, 0.3)), `bernoulli n=${n}`);
-  }
-});
-
-test('uniform [lo, hi) matches the CPU transform within its rounding', async () => {
-  const n = 1001;
-  const words = philoxWords(5n, 0n, 0, n);
-  for (const [lo, hi] of [[-2, 3], [10, 10.5], [-1e-3, 0]]) {
-    const u = await rand([n], { lo, hi, generator: new Generator(5) }).toArray();
-    // lo + (hi−lo)·u rounds twice, or once if the GPU fuses it: at most 2 ulp of max(|lo|, |hi|) apart.
-    const ulp = 2 ** (Math.floor(Math.log2(Math.max(Math.abs(lo), Math.abs(hi)))) - 23);
-    assertClose(u, uniformRef(words, lo, hi), 2 * ulp, `uniform [${lo}, ${hi})`);
-    for (const v of u) assert.ok(v >= Math.fround(lo) && v < Math.fround(hi), `uniform [${lo}, ${hi}): ${v} out of range`);
-  }
-});
-
-test('normal samples match CPU Box–Muller within WGSL accuracy bounds', async () => {
-  const n = 1001;
-  const z = await randn([n], { generator: new Generator(77, { stream: 1 }) }).toArray();
-  const ref = normalRef(philoxWords(77n, 0n, 1, 4 * Math.ceil(n / 4)), n);
-  // WGSL allows log 2^-21 absolute error on [0.5, 2] and 3 ulp elsewhere; sqrt ~5 ulp; cos/sin
-  // 2^-11 absolute on [-π, π]. With L = −ln u1 off by eL, |√(2L') − √(2L)| ≤ min(√(2eL), 2eL/r).
-  const bound = (i: number) => {
-    const r = ref.radius[i];
-    const L = -Math.log(ref.u1[i]);
-    const eL = ref.u1[i] >= 0.5 ? 2 ** -21 : 3 * 2 ** -23 * L;
-    const dr = Math.min(Math.sqrt(2 * eL), r > 0 ? (2 * eL) / r : Infinity) + 5 * 2 ** -24 * r;
-    return dr + r * (2 ** -11 + 2 ** -22 + 2 ** -23) + 1e-7;
-  };
-  assertClose(z, ref.z, bound, 'randn');
-});
+// The comparisons with the CPU reference are shared cases (test/cases/random.ts, also run by the
+// page's test mode).
+for (const c of randomCases) test(c.name, async () => void (await runCase(c)));
 
 test('uniform samples: range, 2^-24 grid, mean and variance', async () => {
   const n = 100_000;

@@ -2,25 +2,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { flip, pad, reshape, slice, window } from '../engine/ops/shape.js';
 import { tensor } from '../engine/tensor.js';
+import { runCase } from './cases/check.js';
+import { shapeCases } from './cases/shape.js';
 import { gradCheck, randn, setupGpu } from './helpers.js';
-import { windowRef } from './reference/elementwise.js';
 
 test.before(setupGpu);
 
-const exact = async (t: { toArray(): Promise<Float32Array | Int32Array | Uint32Array> }, expected: ArrayLike<number>) => assert.equal(Array.from(await t.toArray()), Array.from(expected));
-
-test('pad, slice, flip and strided windows match the reference exactly', async () => {
-  const shape = [2, 5, 7, 3];
-  const x = randn(2 * 5 * 7 * 3, 1);
-  const t = tensor(x, shape);
-  await exact(pad(t, [[0, 0], [1, 2], [3, 0]]), windowRef(x, shape, [2, 8, 10, 3], [0, -1, -3, 0], [1, 1, 1, 1]));
-  await exact(slice(t, [1, 1, 2, 0], [1, 3, 4, 2]), windowRef(x, shape, [1, 3, 4, 2], [1, 1, 2, 0], [1, 1, 1, 1]));
-  await exact(slice(t, [0, 4, 0, 0], [2, 3, 4, 3], [1, -2, 2, 1]), windowRef(x, shape, [2, 3, 4, 3], [0, 4, 0, 0], [1, -2, 2, 1]));
-  await exact(flip(t, [2]), windowRef(x, shape, shape, [0, 0, 6, 0], [1, 1, -1, 1]));
-  await exact(flip(t, [-1, 1]), windowRef(x, shape, shape, [0, 4, 0, 2], [1, -1, 1, -1]));
-  // ResNet option-A shortcut: stride-2 subsample and zero-pad channels 3 → 7 in one window
-  await exact(window(t, [2, 3, 4, 7], [0, 0, 0, -2], [1, 2, 2, 1]), windowRef(x, shape, [2, 3, 4, 7], [0, 0, 0, -2], [1, 2, 2, 1]));
-});
+// The reference comparisons are shared cases (test/cases/shape.ts, also run by the page's test mode).
+for (const c of shapeCases) test(c.name, async () => void (await runCase(c)));
 
 test('window gradients (the transpose kernel) match finite differences', async () => {
   const data = randn(2 * 5 * 4, 2);

@@ -1,0 +1,57 @@
+// Convolution forward, data-gradient and weight-gradient against float64 references.
+import { conv2dDataGradRaw, conv2dForwardRaw, conv2dWeightGradRaw, convGeometry } from '../../engine/ops/conv.js';
+import { chooseTiling } from '../../engine/ops/gemm.js';
+import { tensor } from '../../engine/tensor.js';
+import { conv2dDataGradRef, conv2dRef, conv2dWeightGradRef, outSize, type ConvShape } from '../reference/conv.js';
+import type { KernelCase } from './check.js';
+import { dotBound, randn } from './util.js';
+
+const shape = (N: number, H: number, W: number, Ci: number, Co: number, K: number, s = 1, p = 0, d = 1, KW = K): ConvShape => ({ N, H, W, Ci, Co, KH: K, KW, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d });
+
+export const convShapes: ConvShape[] = [
+  shape(1, 1, 1, 1, 1, 1),
+  shape(2, 5, 5, 3, 16, 3, 1, 1), // RGB stem: Cin not a multiple of 4
+  shape(1, 7, 7, 4, 8, 3, 2, 1), // stride 2, odd size
+  shape(3, 8, 8, 16, 16, 3, 1, 1), // ResNet20 body block
+  shape(2, 9, 9, 16, 32, 3, 2, 1), // stage transition
+  shape(2, 8, 8, 16, 32, 1, 2, 0), // 1x1 projection shortcut
+  shape(1, 17, 17, 5, 7, 3, 1, 1), // odd channels everywhere
+  shape(1, 6, 9, 8, 12, 5, 1, 2, 1, 3), // rectangular kernel and image
+  shape(1, 11, 11, 4, 4, 3, 1, 2, 2), // dilation 2
+  shape(2, 33, 33, 3, 5, 7, 3, 3),
+  shape(1, 4, 4, 12, 20, 4, 4, 0), // stride = kernel (patchify)
+];
+
+const fmt = (s: ConvShape) => `[${s.N},${s.H},${s.W},${s.Ci}]→${s.Co} k${s.KH}x${s.KW} s${s.sh} p${s.ph} d${s.dh}`;
+
+export const convCases: KernelCase[] = convShapes.map((s): KernelCase => ({
+  suite: 'conv',
+  name: `conv2d forward / data-grad / weight-grad ${fmt(s)}`,
+  async run(check) {
+    const [Ho, Wo] = outSize(s);
+    const x = randn(s.N * s.H * s.W * s.Ci, s.H * 31 + s.Ci);
+    const w = randn(s.KH * s.KW * s.Ci * s.Co, s.Co * 17 + s.KH);
+    const dy = randn(s.N * Ho * Wo * s.Co, 99 + s.N);
+    const tx = tensor(x, [s.N, s.H, s.W, s.Ci]);
+    const tw = tensor(w, [s.KH, s.KW, s.Ci, s.Co]);
+    const tdy = tensor(dy, [s.N, Ho, Wo, s.Co]);
+    const g = convGeometry(tx, tw, { stride: [s.sh, s.sw], padding: [s.ph, s.pw], dilation: [s.dh, s.dw] });
+    check.equal([g.Ho, g.Wo], [Ho, Wo], 'output size');
+
+    const fwd = conv2dRef(x, w, s);
+    const K = s.KH * s.KW * s.Ci;
+    const y = conv2dForwardRaw(tx, tw, g);
+    check.close(await y.toArray(), fwd.value, dotBound(K + chooseTiling(s.N * Ho * Wo, s.Co, K, 1).splits, fwd.absSum), 'forward');
+
+    const dgrad = conv2dDataGradRef(dy, w, s);
+    const Kd = s.KH * s.KW * s.Co;
+    const dx = conv2dDataGradRaw(tdy, tw, g);
+    check.close(await dx.toArray(), dgrad.value, dotBound(Kd + chooseTiling(s.N * s.H * s.W, s.Ci, Kd, 1).splits, dgrad.absSum), 'data-grad');
+
+    const wgrad = conv2dWeightGradRef(x, dy, s);
+    const Kw = s.N * Ho * Wo;
+    const dw = conv2dWeightGradRaw(tx, tdy, g);
+    check.close(await dw.toArray(), wgrad.value, dotBound(Kw + chooseTiling(K, s.Co, Kw, 1).splits, wgrad.absSum), 'weight-grad');
+    [tx, tw, tdy, y, dx, dw].forEach((t) => t.dispose());
+  },
+}));

@@ -1,0 +1,25 @@
+// Pad, slice, flip and strided windows: exact copies, checked against the reference.
+import { flip, pad, slice, window } from '../../engine/ops/shape.js';
+import { tensor } from '../../engine/tensor.js';
+import { windowRef } from '../reference/elementwise.js';
+import type { KernelCase } from './check.js';
+import { randn } from './util.js';
+
+export const shapeCases: KernelCase[] = [
+  {
+    suite: 'shape',
+    name: 'pad, slice, flip and strided windows match the reference exactly',
+    async run(check) {
+      const shape = [2, 5, 7, 3];
+      const x = randn(2 * 5 * 7 * 3, 1);
+      const t = tensor(x, shape);
+      check.equal(await pad(t, [[0, 0], [1, 2], [3, 0]]).toArray(), windowRef(x, shape, [2, 8, 10, 3], [0, -1, -3, 0], [1, 1, 1, 1]), 'pad');
+      check.equal(await slice(t, [1, 1, 2, 0], [1, 3, 4, 2]).toArray(), windowRef(x, shape, [1, 3, 4, 2], [1, 1, 2, 0], [1, 1, 1, 1]), 'slice');
+      check.equal(await slice(t, [0, 4, 0, 0], [2, 3, 4, 3], [1, -2, 2, 1]).toArray(), windowRef(x, shape, [2, 3, 4, 3], [0, 4, 0, 0], [1, -2, 2, 1]), 'strided slice');
+      check.equal(await flip(t, [2]).toArray(), windowRef(x, shape, shape, [0, 0, 6, 0], [1, 1, -1, 1]), 'flip');
+      check.equal(await flip(t, [-1, 1]).toArray(), windowRef(x, shape, shape, [0, 4, 0, 2], [1, -1, 1, -1]), 'flip two axes');
+      // ResNet option-A shortcut: stride-2 subsample and zero-pad channels 3 → 7 in one window
+      check.equal(await window(t, [2, 3, 4, 7], [0, 0, 0, -2], [1, 2, 2, 1]).toArray(), windowRef(x, shape, [2, 3, 4, 7], [0, 0, 0, -2], [1, 2, 2, 1]), 'option-A window');
+    },
+  },
+];

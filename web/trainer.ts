@@ -1,0 +1,120 @@
+// Step-by-step training for the page: the training loop's step (GPU augmentation → ResNet → CE − α·SI
+// → backward → SGD) with every step's loss, accuracy and minibatch SI read back for the live charts,
+// and a stop button between steps. Evaluation and checkpoints reuse experiments/ unchanged.
+import { backward, noGrad } from '../engine/autograd.js';
+import { augmentImages, imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
+import { mulScalar, sub } from '../engine/ops/elementwise.js';
+import { crossEntropy, predictions } from '../engine/ops/loss.js';
+import { Generator } from '../engine/ops/random.js';
+import { sum } from '../engine/ops/reduce.js';
+import { SGD } from '../engine/optim.js';
+import { scope, tensor } from '../engine/tensor.js';
+import type { ResNet } from '../models/resnet.js';
+import { encodeCheckpoint } from '../experiments/checkpoint.js';
+import { batches, type Batch } from '../experiments/data/dataset.js';
+import { createModel } from '../experiments/models.js';
+import { batchSelectivity } from '../experiments/selectivity.js';
+import type { PageDataset } from './data.js';
+
+export interface PageTrainConfig {
+  alpha: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  seed: number;
+}
+
+export interface StepMetrics {
+  step: number;
+  /** Cross-entropy of the minibatch (the regularizer's term is not included). */
+  loss: number;
+  accuracy: number;
+  /** Minibatch mean class selectivity (the SI the regularizer weighs with α). */
+  selectivity: number;
+  lr: number;
+  milliseconds: number;
+}
+
+export class PageTrainer {
+  readonly model: ResNet;
+  readonly optimizer: SGD;
+  readonly history: StepMetrics[] = [];
+  private readonly augment: Generator;
+  private epoch = 0;
+  private iterator: AsyncGenerator<Batch, void, undefined> | null = null;
+
+  constructor(readonly data: PageDataset, readonly config: PageTrainConfig) {
+    if (data.train.size < config.batchSize) throw new Error(`${data.train.size} training images are fewer than one batch of ${config.batchSize}`);
+    this.model = createModel({ model: 'resnet20', dataset: data.name, numClasses: data.numClasses, shortcut: 'A' }, new Generator(config.seed, { stream: 0 }));
+    this.optimizer = new SGD(this.model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
+    this.augment = new Generator(config.seed, { stream: 1 });
+  }
+
+  get steps(): number {
+    return this.history.length;
+  }
+
+  private async nextBatch(): Promise<Batch> {
+    for (;;) {
+      this.iterator ??= batches(this.data.train, this.config.batchSize, { shuffle: true, seed: this.config.seed, epoch: this.epoch, dropLast: true });
+      const next = await this.iterator.next();
+      if (!next.done) return next.value;
+      this.iterator = null;
+      this.epoch++;
+    }
+  }
+
+  /** One optimizer step; resolves once its metrics are read back. */
+  async step(lr = this.config.lr): Promise<StepMetrics> {
+    const started = performance.now();
+    const batch = await this.nextBatch();
+    const { data, config, model, optimizer } = this;
+    const n = batch.count;
+    optimizer.lr = lr;
+    model.train();
+    const stats = scope(() => {
+      const shape = [n, data.train.height, data.train.width, 3];
+      const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: data.augment.padding, crop: data.augment.padding > 0, flip: data.augment.flip, generator: this.augment });
+      const labels = tensor(batch.labels);
+      const { logits, blocks } = model.forward(x);
+      const ce = crossEntropy(logits, labels);
+      const si = config.alpha === 0 ? noGrad(() => batchSelectivity(blocks, labels, data.numClasses)) : batchSelectivity(blocks, labels, data.numClasses);
+      const loss = config.alpha === 0 ? ce : sub(ce, mulScalar(si, config.alpha));
+      backward(loss);
+      optimizer.step();
+      optimizer.zeroGrad();
+      return [ce, sum(predictions(logits, labels).correct), si].map((t) => t.keep());
+    });
+    const [loss, correct, selectivity] = await Promise.all(stats.map((t) => t.item()));
+    stats.forEach((t) => t.dispose());
+    const metrics = { step: this.history.length + 1, loss, accuracy: correct / n, selectivity, lr, milliseconds: performance.now() - started };
+    this.history.push(metrics);
+    return metrics;
+  }
+
+  /** The model as a safetensors checkpoint the Node CLI can evaluate (`eval --checkpoint`). */
+  async checkpoint(): Promise<Uint8Array> {
+    const config = { model: 'resnet20', shortcut: 'A', data: this.data.name, numClasses: this.data.numClasses, ...this.config, steps: this.steps, trainedIn: 'browser' };
+    return encodeCheckpoint(this.model, null, null, config);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
+
+/** Logits of images [start, start + count) of a dataset in eval mode (for the viewer and tests). */
+export async function inferBatch(model: ResNet, images: Uint8Array, count: number, height: number, width: number): Promise<Float32Array> {
+  const wasTraining = model.training;
+  model.eval();
+  const logits = noGrad(() => scope(() => {
+    const shape = [count, height, width, 3];
+    return model.forward(imagesToFloat(uploadImagesU8(images, shape), shape)).logits.keep();
+  }));
+  const values = (await logits.toArray()) as Float32Array;
+  logits.dispose();
+  model.train(wasTraining);
+  return values;
+}
