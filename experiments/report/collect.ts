@@ -31,8 +31,10 @@ export function toCorruptionSummary(j: any): CorruptionSummary {
 }
 
 export function toAttackSummary(j: any): AttackSummary {
-  const eps: number[] = j.eps ?? j.results?.map((r: any) => r.eps);
-  const accuracy: number[] = j.accuracy ?? j.results?.map((r: any) => r.accuracy);
+  // attack-<norm>.json lists {eps, accuracy, …} points (experiments/cli/attack.ts).
+  const eps: number[] = j.eps ?? j.points?.map((p: any) => p.eps);
+  const accuracy: number[] = j.accuracy ?? j.points?.map((p: any) => p.accuracy);
+  if (!Array.isArray(eps) || !Array.isArray(accuracy)) throw new Error('attack results without an ε grid');
   return { norm: j.norm, eps, accuracy, auc: j.aucNormalized ?? j.auc };
 }
 
@@ -85,7 +87,9 @@ export function flattenRun(r: RunRecord): MergedRun {
   if (r.corruptions) {
     values.clean_accuracy = r.corruptions.clean;
     values.mca = r.corruptions.mCA;
-    r.corruptions.meanPerSeverity.forEach((v, i) => (values[`corruption_s${i + 1}`] = v));
+    r.corruptions.meanPerSeverity.forEach((v, i) => {
+      if (v !== null) values[`corruption_s${i + 1}`] = v;
+    });
   }
   for (const [norm, a] of Object.entries(r.attacks)) values[`pgd_${norm}_auc`] = a.auc;
   if (r.dimensionality) {

@@ -8,7 +8,8 @@ export interface CorruptionSummary {
   clean: number;
   /** Accuracy per corruption per severity (1..5). */
   perCorruption: Record<string, number[]>;
-  meanPerSeverity: number[];
+  /** null where a severity was not evaluated. */
+  meanPerSeverity: (number | null)[];
   /** Mean corruption accuracy over the 15 benchmark corruptions. */
   mCA: number;
 }
@@ -109,7 +110,11 @@ export function buildFigures(runs: RunRecord[]): Figure[] {
     const alphas = [...new Set(withC.map((r) => r.alpha))].sort((a, b) => a - b);
     const series: Series[] = alphas.map((alpha) => {
       const group = withC.filter((r) => r.alpha === alpha);
-      const points: [number, number][] = [0, 1, 2, 3, 4, 5].map((s) => [s, meanOf(group.map((r) => (s === 0 ? r.corruptions!.clean : r.corruptions!.meanPerSeverity[s - 1])))]);
+      const at = (r: RunRecord, s: number) => (s === 0 ? r.corruptions!.clean : r.corruptions!.meanPerSeverity[s - 1]);
+      const points = [0, 1, 2, 3, 4, 5]
+        .map((s): [number, number[]] => [s, group.map((r) => at(r, s)).filter((v): v is number => typeof v === 'number')])
+        .filter(([, vs]) => vs.length > 0)
+        .map(([s, vs]): [number, number] => [s, meanOf(vs)]);
       return { name: alphaName(alpha), points };
     });
     const mca = perAlpha(withC, (r) => r.corruptions!.mCA);
