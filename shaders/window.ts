@@ -52,3 +52,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 export const windowWorkgroups = (count: number) => Math.ceil(count / WG);
+
+/**
+ * out[c] = x[base + Σ_d c_d·stride_d] for signed per-axis strides: transposes, flips and their
+ * combinations in one gather (every source index is in range by construction).
+ */
+export function stridedGatherProgram(rank: number): Program {
+  const dims = Array.from({ length: rank }, (_, d) => rank - 1 - d);
+  return {
+    key: `strided_gather${rank}`,
+    bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'f32' }],
+    uniforms: [u32('count'), u32('base'), ...Array.from({ length: rank }, (_, d) => u32(`d${d}`)), ...Array.from({ length: rank }, (_, d) => i32(`s${d}`))],
+    workgroupSize: WG,
+    source: () => `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  if (g >= params.count) { return; }
+  var rest = g;
+  var src = i32(params.base);
+  ${dims.map((d) => `src += i32(rest % params.d${d}) * params.s${d};\n  rest = rest / params.d${d};`).join('\n  ')}
+  y[g] = x[u32(src)];
+}`,
+  };
+}

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { flip, pad, reshape, slice, window } from '../engine/ops/shape.js';
+import { flip, pad, permute, permuteRaw, reshape, slice, window } from '../engine/ops/shape.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
 import { shapeCases } from './cases/shape.js';
@@ -18,6 +18,20 @@ test('window gradients (the transpose kernel) match finite differences', async (
   await gradCheck('flip', (x) => flip(x, [1]), [{ data, shape: [2, 5, 4] }]);
   await gradCheck('subsample+pad', (x) => window(x, [2, 3, 6], [0, 0, -1], [1, 2, 1]), [{ data, shape: [2, 5, 4] }]);
   await gradCheck('reshape', (x) => reshape(x, [5, -1]), [{ data, shape: [2, 5, 4] }]);
+});
+
+test('permute reorders (and flips) axes exactly; its gradient is the inverse permutation', async () => {
+  const shape = [2, 3, 4, 5];
+  const x = randn(120, 9);
+  const t = tensor(x, shape);
+  const at = (c: number[]) => x[((c[0] * 3 + c[1]) * 4 + c[2]) * 5 + c[3]];
+  const expected: number[] = [];
+  // out[a, b, c, d] = x[c', b, d, a'] with axes [3, 1, 0, 2], output axes 0 and 2 flipped
+  for (let a = 0; a < 5; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 2; c++) for (let d = 0; d < 4; d++) expected.push(at([1 - c, b, d, 4 - a]));
+  await exact(permuteRaw(t, [3, 1, 0, 2], [0, 2]), expected);
+  assert.equal([...permute(t, [1, 0, 3, 2]).shape], [3, 2, 5, 4]);
+  await gradCheck('permute', (v) => permute(v, [2, 0, 1]), [{ data: randn(24, 3), shape: [2, 3, 4] }]);
+  assert.throws(() => permute(t, [0, 1, 1, 2]), /not a permutation/);
 });
 
 test('shape ops reject bad arguments', () => {

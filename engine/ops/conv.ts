@@ -6,6 +6,7 @@ import { assertDType, empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
 import { reduceRaw } from './reduce.js';
 import { shapes } from './run.js';
+import { permuteRaw } from './shape.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -66,6 +67,16 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, bias?: T
 
 export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   if ((g.sh > 1 || g.sw > 1) && g.dh === 1 && g.dw === 1) return conv2dDataGradPhases(dy, w, g);
+  const fullPadH = g.dh * (g.KH - 1) - g.ph;
+  const fullPadW = g.dw * (g.KW - 1) - g.pw;
+  if (g.sh === 1 && g.sw === 1 && fullPadH >= 0 && fullPadW >= 0) {
+    // With stride 1 the data gradient is a forward convolution of dy with the spatially flipped,
+    // in/out-transposed kernel, which reads both operands along their fast axes.
+    const flipped = permuteRaw(w, [0, 1, 3, 2], [0, 1]);
+    const dx = conv2dForwardRaw(dy, flipped, { ...g, H: g.Ho, W: g.Wo, Ci: g.Co, Ho: g.H, Wo: g.W, Co: g.Ci, ph: fullPadH, pw: fullPadW });
+    flipped.dispose();
+    return dx;
+  }
   const vec = g.Co % 4 === 0;
   const dx = gemm({
     M: g.N * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,

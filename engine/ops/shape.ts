@@ -1,7 +1,7 @@
 // Shape ops: reshape (free), and pad / slice / flip / strided subsampling, all one strided-window
 // kernel (shaders/window.ts) whose transpose is the backward.
 import { MAX_RANK } from '../../shaders/elementwise.js';
-import { windowProgram, windowWorkgroups } from '../../shaders/window.js';
+import { stridedGatherProgram, windowProgram, windowWorkgroups } from '../../shaders/window.js';
 import { record } from '../autograd.js';
 import { assertDType, empty, numel, type Shape, type Tensor } from '../tensor.js';
 import { normAxis, run, shapes } from './run.js';
@@ -81,4 +81,32 @@ export function slice(x: Tensor, starts: readonly number[], sizes: readonly numb
 export function flip(x: Tensor, axes: readonly number[]): Tensor {
   const norm = axes.map((a) => normAxis('flip', a, x.rank));
   return window(x, x.shape, x.shape.map((d, i) => (norm.includes(i) ? d - 1 : 0)), x.shape.map((_, i) => (norm.includes(i) ? -1 : 1)), 'flip');
+}
+
+/**
+ * A copy of x with its axes reordered (`axes[i]` is the input axis that becomes output axis i) and
+ * the listed output axes reversed. No autograd.
+ */
+export function permuteRaw(x: Tensor, axes: readonly number[], flipAxes: readonly number[] = []): Tensor {
+  if (axes.length !== x.rank || [...axes].sort().some((a, i) => a !== i)) throw new Error(`permute: [${axes}] is not a permutation of the ${x.rank} axes of ${x.describe()}`);
+  const inStrides = x.shape.map((_, d) => numel(x.shape.slice(d + 1)));
+  const outShape = axes.map((a) => x.shape[a]);
+  const uniforms: Record<string, number> = { count: x.size, base: 0 };
+  axes.forEach((a, i) => {
+    const flipped = flipAxes.includes(i);
+    uniforms[`d${i}`] = outShape[i];
+    uniforms[`s${i}`] = flipped ? -inStrides[a] : inStrides[a];
+    if (flipped) uniforms.base += (outShape[i] - 1) * inStrides[a];
+  });
+  const out = empty(outShape);
+  if (out.size > 0) run(stridedGatherProgram(x.rank), { x, y: out }, uniforms, windowWorkgroups(out.size), `permute ${shapes(x)} → [${outShape}]`);
+  return out;
+}
+
+/** Reorders axes: output axis i is input axis axes[i] (autograd: the inverse permutation). */
+export function permute(x: Tensor, axes: readonly number[]): Tensor {
+  const y = permuteRaw(x, axes);
+  const inverse = new Array<number>(axes.length);
+  axes.forEach((a, i) => (inverse[a] = i));
+  return record('permute', [x], y, [], (g) => [permuteRaw(g, inverse)]);
 }
