@@ -28,7 +28,7 @@ test('permute reorders (and flips) axes exactly; its gradient is the inverse per
   const expected: number[] = [];
   // out[a, b, c, d] = x[c', b, d, a'] with axes [3, 1, 0, 2], output axes 0 and 2 flipped
   for (let a = 0; a < 5; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 2; c++) for (let d = 0; d < 4; d++) expected.push(at([1 - c, b, d, 4 - a]));
-  await exact(permuteRaw(t, [3, 1, 0, 2], [0, 2]), expected);
+  assert.equal(Array.from(await permuteRaw(t, [3, 1, 0, 2], [0, 2]).toArray()), expected.map(Math.fround));
   assert.equal([...permute(t, [1, 0, 3, 2]).shape], [3, 2, 5, 4]);
   await gradCheck('permute', (v) => permute(v, [2, 0, 1]), [{ data: randn(24, 3), shape: [2, 3, 4] }]);
   assert.throws(() => permute(t, [0, 1, 1, 2]), /not a permutation/);
