@@ -227,9 +227,10 @@ export class BatchNorm extends Module {
     this.counters.set('num_batches_tracked', 0);
   }
 
-  forward(x: Tensor): Tensor {
+  /** Normalises x; with relu, applies ReLU in the same pass (BN → ReLU fused). */
+  forward(x: Tensor, { relu = false } = {}): Tensor {
     if (this.training) this.counters.set('num_batches_tracked', this.counters.get('num_batches_tracked')! + 1);
-    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps });
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps, relu });
   }
 }
 

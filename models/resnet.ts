@@ -3,8 +3,7 @@
 // follow torchvision (conv1, bn1, layerK.B.conv1, layerK.B.downsample.0, fc) so checkpoints load
 // into the same definitions in PyTorch. Input normalisation lives inside the model, so attacks and
 // corruptions work in [0, 1] pixel space.
-import { add, mul, sub } from '../engine/ops/elementwise.js';
-import { relu } from '../engine/ops/elementwise.js';
+import { addRelu, mul, sub } from '../engine/ops/elementwise.js';
 import { globalAvgPool } from '../engine/ops/pool.js';
 import { window } from '../engine/ops/shape.js';
 import { BatchNorm, Conv2d, Linear, Module, type InitOptions } from '../engine/nn.js';
@@ -48,10 +47,10 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const h = relu(this.bn1.forward(this.conv1.forward(x)));
+    const h = this.bn1.forward(this.conv1.forward(x), { relu: true });
     const y = this.bn2.forward(this.conv2.forward(h));
     const skip = this.downsample ? this.downsample.forward(x) : this.projectA ? shortcutA(x, this.stride, this.outChannels) : x;
-    return relu(add(y, skip));
+    return addRelu(y, skip);
   }
 }
 
@@ -113,7 +112,7 @@ export class ResNet extends Module {
   /** x: [N, H, W, 3] pixels in [0, 1]. Returns logits and every block output. */
   forward(x: Tensor): ForwardResult {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`${this.constructor.name}: input must be [N, H, W, 3] pixels in [0, 1], got ${x.describe()}`);
-    let h = relu(this.bn1.forward(this.conv1.forward(mul(sub(x, this.mean), this.invStd))));
+    let h = this.bn1.forward(this.conv1.forward(mul(sub(x, this.mean), this.invStd)), { relu: true });
     const blocks: Tensor[] = [];
     for (const stage of this.layers) {
       for (const block of stage) {

@@ -8,7 +8,7 @@
 //   finalize gradients   dγ, dβ and the coefficients of dx = A·dy + B·x + C
 //   apply gradient       dx = A[c]·dy + B[c]·x + C[c]
 // Coefficient tensors are packed [k, C] so each kernel binds few buffers.
-import { f32, u32, type Program } from '../engine/program.js';
+import { f32, u32, type Program, type StorageElement } from '../engine/program.js';
 
 const WG = 64;
 const header = `
@@ -132,18 +132,23 @@ export function channelAffine(vec4: boolean, relu: boolean): Program {
   };
 }
 
-/** dy, x [R, C], stats (mean, invstd) → partial [chunks, 2, C] of Σdy and Σdy·x̂. */
-export const bnPartialGrad: Program = {
-  key: 'bn_partial_grad',
-  bindings: [
-    { name: 'dy', access: 'read', element: 'f32' },
-    { name: 'x', access: 'read', element: 'f32' },
-    { name: 'stats', access: 'read', element: 'f32' },
-    { name: 'partial', access: 'read_write', element: 'f32' },
-  ],
-  uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
-  workgroupSize: WG,
-  source: () => `${header}
+/**
+ * dy, x [R, C], stats (mean, invstd) → partial [chunks, 2, C] of Σdy and Σdy·x̂. With `masked`, dy is
+ * first zeroed where the output y (a fused ReLU's) is 0.
+ */
+export function bnPartialGrad(masked: boolean): Program {
+  return {
+    key: `bn_partial_grad${masked ? '_relu' : ''}`,
+    bindings: [
+      { name: 'dy', access: 'read', element: 'f32' },
+      { name: 'x', access: 'read', element: 'f32' },
+      ...(masked ? [{ name: 'y', access: 'read' as const, element: 'f32' as const }] : []),
+      { name: 'stats', access: 'read', element: 'f32' },
+      { name: 'partial', access: 'read_write', element: 'f32' },
+    ],
+    uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
+    workgroupSize: WG,
+    source: () => `${header}
   if (g >= params.chunks * params.C) { return; }
   let c = g % params.C;
   let s = g / params.C;
@@ -154,13 +159,15 @@ export const bnPartialGrad: Program = {
   let end = min(params.R, (s + 1u) * params.chunk);
   for (var r = s * params.chunk; r < end; r++) {
     let i = r * params.C + c;
-    sdy += dy[i];
-    sdyx += dy[i] * (x[i] - mean) * invstd;
+    let d = ${masked ? 'select(0.0, dy[i], y[i] > 0.0)' : 'dy[i]'};
+    sdy += d;
+    sdyx += d * (x[i] - mean) * invstd;
   }
   partial[(s * 2u) * params.C + c] = sdy;
   partial[(s * 2u + 1u) * params.C + c] = sdyx;
 }`,
-};
+  };
+}
 
 /**
  * partial, gamma, stats → grads [2, C] = (dγ, dβ) and coef [3, C] = (A, B, C) with
@@ -200,18 +207,25 @@ export const bnFinalizeGrad: Program = {
 }`,
 };
 
-/** dx = A[c]·dy + B[c]·x + C[c] over [R, C]. */
-export function bnApplyGrad(vec4: boolean): Program {
-  const T = vec4 ? 'vec4<f32>' : 'f32';
+/** dx = A[c]·dy + B[c]·x + C[c] over [R, C]; with `masked`, dy is zeroed where y is 0 (fused ReLU). */
+export function bnApplyGrad(vec4: boolean, masked: boolean): Program {
+  const T: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
   return {
-    key: `bn_apply_grad_${vec4 ? 4 : 1}`,
-    bindings: [{ name: 'dy', access: 'read', element: T }, { name: 'x', access: 'read', element: T }, { name: 'coef', access: 'read', element: T }, { name: 'dx', access: 'read_write', element: T }],
+    key: `bn_apply_grad_${vec4 ? 4 : 1}${masked ? '_relu' : ''}`,
+    bindings: [
+      { name: 'dy', access: 'read', element: T },
+      { name: 'x', access: 'read', element: T },
+      ...(masked ? [{ name: 'y', access: 'read' as const, element: T }] : []),
+      { name: 'coef', access: 'read', element: T },
+      { name: 'dx', access: 'read_write', element: T },
+    ],
     uniforms: [u32('count'), u32('C')],
     workgroupSize: WG,
     source: () => `${header}
   if (g >= params.count) { return; }
   let c = g % params.C;
-  dx[g] = coef[c] * dy[g] + coef[params.C + c] * x[g] + coef[2u * params.C + c];
+  let d = ${masked ? `select(${T}(), dy[g], y[g] > ${T}())` : 'dy[g]'};
+  dx[g] = coef[c] * d + coef[params.C + c] * x[g] + coef[2u * params.C + c];
 }`,
   };
 }

@@ -2,9 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { batchNorm } from '../engine/ops/batchnorm.js';
 import { tensor } from '../engine/tensor.js';
-import { batchNormCases } from './cases/batchnorm.js';
+import { batchNormCases, bnBound } from './cases/batchnorm.js';
 import { runCase } from './cases/check.js';
-import { gradCheck, randn, setupGpu, uniform } from './helpers.js';
+import { assertClose, gradCheck, randn, setupGpu, uniform } from './helpers.js';
+import { batchNormRef } from './reference/batchnorm.js';
 
 test.before(setupGpu);
 
@@ -21,6 +22,27 @@ test('batchnorm gradients match finite differences (training and eval)', async (
       { data: uniform(C, 22, 0.5, 1.5), shape: [C] },
       { data: randn(C, 23), shape: [C] },
     ]);
+  }
+});
+
+test('batchnorm with fused ReLU: forward equals relu(BN(x)); gradients (training and eval) match finite differences', async () => {
+  const C = 5;
+  const x = randn(6 * C, 31);
+  const gamma = uniform(C, 32, 0.5, 1.5);
+  const beta = randn(C, 33, 0.5);
+  const rm = tensor(new Float32Array(C));
+  const rv = tensor(new Float32Array(C).fill(1));
+  const y = batchNorm(tensor(x, [6, C]), tensor(gamma), tensor(beta), rm, rv, { training: true, momentum: 0, relu: true });
+  const ref = batchNormRef(x, C, gamma, beta, new Float32Array(C), new Float32Array(C).fill(1), true, 0);
+  assertClose(await y.toArray(), ref.y.map((v) => Math.max(v, 0)), bnBound(6, gamma, beta, ref.xhat, C), 'relu(BN(x))');
+  const rm3 = tensor(new Float32Array(3));
+  const rv3 = tensor(new Float32Array(3).fill(1));
+  for (const training of [true, false]) {
+    await gradCheck(`batchnorm+relu training=${training}`, (v, g, b) => batchNorm(v, g, b, rm3, rv3, { training, momentum: 0, relu: true }), [
+      { data: randn(4 * 2 * 3, 34), shape: [4, 2, 3] },
+      { data: uniform(3, 35, 0.5, 1.5), shape: [3] },
+      { data: uniform(3, 36, 0.3, 0.6), shape: [3] },
+    ], { h: 1e-3 });
   }
 });
 

@@ -45,6 +45,16 @@ test('scalar ops: mulScalar, addScalar, clamp, powScalar', async () => {
   assert.throws(() => E.clamp(t, 2, 1), /lower bound 2 exceeds upper bound 1/);
 });
 
+test('addRelu = relu(a + b) in one pass, with its gradient', async () => {
+  const a = uniform(37, 41, -2, 2);
+  const b = uniform(37, 42, -2, 2);
+  const y = E.addRelu(tensor(a), tensor(b));
+  assertClose(await y.toArray(), Float64Array.from(a, (v, i) => Math.max(v + b[i], 0)), (i) => ulp(a[i] + b[i]), 'addRelu');
+  // Keep a + b away from the kink at 0 for finite differences.
+  const pa = uniform(12, 43, 0.2, 1).map((v, i) => (i % 3 ? v : -v - 1));
+  await gradCheck('addRelu', (x, z) => E.addRelu(x, z), [{ data: pa, shape: [3, 4] }, { data: uniform(12, 44, 0, 0.1), shape: [3, 4] }]);
+});
+
 test('shape mismatch names both shapes', () => {
   assert.throws(() => E.add(tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [4])), /add: shapes \[2,3\] and \[4\] do not broadcast/);
 });

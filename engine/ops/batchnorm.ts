@@ -4,13 +4,18 @@ import { bnApplyGrad, bnEvalStats, bnFinalizeGrad, bnFinalizeStats, bnPartialGra
 import { record } from '../autograd.js';
 import { runtime } from '../runtime.js';
 import { assertDType, empty, type Tensor } from '../tensor.js';
+import { mapRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
+
+const RELU_MASK = { name: 'relu_mask', arity: 2 as const, expr: 'select(T(0.0), a, b > T(0.0))' };
 
 export interface BatchNormOptions {
   /** Batch statistics (and running-stat update) when true; running statistics when false. */
   training: boolean;
   momentum?: number;
   eps?: number;
+  /** Apply ReLU to the output in the same pass (and mask the gradient inside the backward kernels). */
+  relu?: boolean;
 }
 
 // Rows per thread in the statistics passes: enough threads for the device, enough rows per thread
@@ -23,20 +28,21 @@ function chunking(R: number, C: number): { chunk: number; chunks: number } {
   return { chunk, chunks: Math.ceil(R / chunk) };
 }
 
-/** y[r, c] = x[r, c]·coef[a, c] + coef[b, c] for x viewed as [R, C]. */
-function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string): Tensor {
+/** y[r, c] = x[r, c]·coef[a, c] + coef[b, c] (then ReLU) for x viewed as [R, C]. */
+function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string, relu = false): Tensor {
   const y = empty(x.shape);
   const vec = C % 4 === 0;
   const w = vec ? 4 : 1;
-  run(channelAffine(vec, false), { x, coef, y }, { count: x.size / w, C: C / w, a, b }, bnWorkgroups(x.size / w), label);
+  run(channelAffine(vec, relu), { x, coef, y }, { count: x.size / w, C: C / w, a, b }, bnWorkgroups(x.size / w), label);
   return y;
 }
 
 /** Gradients of batch norm given dy, x and the statistics used in the forward pass. */
-function backwardKernels(dy: Tensor, x: Tensor, gamma: Tensor, stats: Tensor, R: number, C: number, label: string): { dx: Tensor; grads: Tensor } {
+function backwardKernels(dy: Tensor, x: Tensor, y: Tensor | null, gamma: Tensor, stats: Tensor, R: number, C: number, label: string): { dx: Tensor; grads: Tensor } {
   const { chunk, chunks } = chunking(R, C);
   const partial = empty([chunks, 2, C]);
-  run(bnPartialGrad, { dy, x, stats, partial }, { R, C, chunk, chunks }, bnWorkgroups(chunks * C), `${label} backward (partial)`);
+  const mask: Record<string, Tensor> = y ? { y } : {};
+  run(bnPartialGrad(!!y), { dy, x, ...mask, stats, partial }, { R, C, chunk, chunks }, bnWorkgroups(chunks * C), `${label} backward (partial)`);
   const grads = empty([2, C]);
   const coef = empty([3, C]);
   run(bnFinalizeGrad, { partial, gamma, stats, grads, coef }, { R, C, chunks }, bnWorkgroups(C), `${label} backward (finalize)`);
@@ -44,7 +50,7 @@ function backwardKernels(dy: Tensor, x: Tensor, gamma: Tensor, stats: Tensor, R:
   const dx = empty(x.shape);
   const vec = C % 4 === 0;
   const w = vec ? 4 : 1;
-  run(bnApplyGrad(vec), { dy, x, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
+  run(bnApplyGrad(vec, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
   coef.dispose();
   return { dx, grads };
 }
@@ -77,8 +83,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
     if (t.rank !== 1 || t.shape[0] !== C) throw new Error(`${op}: ${name} must have shape [${C}] for input ${x.describe()}, got ${t.describe()}`);
   }
   const R = x.size / C;
-  const { momentum = 0.1, eps = 1e-5, training } = options;
-  const label = `${op} ${shapes(x)}${training ? '' : ' eval'}`;
+  const { momentum = 0.1, eps = 1e-5, training, relu = false } = options;
+  const label = `${op}${relu ? '+relu' : ''} ${shapes(x)}${training ? '' : ' eval'}`;
   if (training && R < 2) throw new Error(`${op}: training mode needs more than one value per channel, got ${x.describe()}`);
   const stats = empty([5, C]);
   if (training) {
@@ -90,19 +96,23 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   } else {
     run(bnEvalStats, { gamma, beta, runningMean, runningVar, stats }, { C, eps }, bnWorkgroups(C), `${label} (stats)`);
   }
-  const y = affine(x, stats, C, 2, 3, label);
-  const result = record(op, [x, gamma, beta], y, [x, stats], (dy, [sx, sstats]) => {
-    if (!training && !gamma.requiresGrad && !beta.requiresGrad) {
+  const y = affine(x, stats, C, 2, 3, label, relu);
+  const result = record(op, [x, gamma, beta], y, relu ? [x, stats, y] : [x, stats], (dy, [sx, sstats, sy]) => {
+    const evalDx = () => {
       // Eval mode is a per-channel affine map: dx = dy·γ/σ (row 4 of stats is zeros).
-      return [affine(dy, sstats, C, 2, 4, `${label} backward (dx)`), null, null];
-    }
-    const { dx, grads } = backwardKernels(dy, sx, gamma, sstats, R, C, label);
+      const masked = sy ? mapRaw(RELU_MASK, [dy, sy]) : dy;
+      const dx = affine(masked, sstats, C, 2, 4, `${label} backward (dx)`);
+      if (masked !== dy) masked.dispose();
+      return dx;
+    };
+    if (!training && !gamma.requiresGrad && !beta.requiresGrad) return [evalDx(), null, null];
+    const { dx, grads } = backwardKernels(dy, sx, sy ?? null, gamma, sstats, R, C, label);
     const [dg, db] = paramGrads(grads, C, gamma, beta);
     grads.dispose();
     if (!training) {
       // In eval mode statistics are constants: dx is the affine map, not the batch-coupled gradient.
       dx.dispose();
-      return [x.requiresGrad ? affine(dy, sstats, C, 2, 4, `${label} backward (dx)`) : null, dg, db];
+      return [x.requiresGrad ? evalDx() : null, dg, db];
     }
     if (!x.requiresGrad) {
       dx.dispose();

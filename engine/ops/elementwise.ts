@@ -117,6 +117,20 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+const ADD_RELU = spec('add_relu', 2, 'max(a + b, T(0.0))');
+const RELU_GRAD = spec('relu_grad', 2, 'select(T(0.0), a, b > T(0.0))');
+
+/** relu(a + b) in one pass (a residual block's output); the gradient is masked once for both inputs. */
+export function addRelu(a: Tensor, b: Tensor): Tensor {
+  const y = mapRaw(ADD_RELU, [a, b]);
+  return record('add_relu', [a, b], y, [y], (g, [sy]) => {
+    const masked = mapRaw(RELU_GRAD, [g, sy]);
+    const grads = [a.requiresGrad ? sumTo(masked, a.shape) : null, b.requiresGrad ? sumTo(masked, b.shape) : null];
+    masked.dispose();
+    return grads;
+  });
+}
+
 // ---- unary ops ------------------------------------------------------------------------------------
 
 interface UnaryDef {

@@ -9,7 +9,7 @@ import { U, randn, uniform } from './util.js';
 // Statistics are sums over R rows, so their f32 error grows like R·u relative to the data's scale;
 // every output inherits it through x̂. Bound: 8·R·u·|γ|·(1 + |x̂|) + 4u·|β| (8 covers mean, variance,
 // inverse square root and the affine step).
-const bnBound = (R: number, gamma: ArrayLike<number>, beta: ArrayLike<number>, xhat: ArrayLike<number>, C: number) => (i: number) =>
+export const bnBound = (R: number, gamma: ArrayLike<number>, beta: ArrayLike<number>, xhat: ArrayLike<number>, C: number) => (i: number) =>
   8 * R * U * Math.abs(gamma[i % C]) * (1 + Math.abs(xhat[i])) + 4 * U * Math.abs(beta[i % C]) + 1e-7;
 
 export const batchNormShapes = [[2, 3, 3, 1], [4, 5, 5, 3], [8, 4, 4, 16], [3, 7, 9, 17], [64, 1, 1, 10], [16, 8, 8, 32]];
