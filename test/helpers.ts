@@ -92,3 +92,28 @@ export async function gradCheck(label: string, fn: (...xs: Tensor[]) => Tensor, 
     }
   }
 }
+
+/** Asserts fn throws with every fragment in its message; returns the message. */
+export function throwsWith(fn: () => unknown, ...fragments: string[]): string {
+  try {
+    fn();
+  } catch (err) {
+    const message = (err as Error).message;
+    for (const f of fragments) assert.ok(message.includes(f), `message ${JSON.stringify(message)} should contain ${JSON.stringify(f)}`);
+    return message;
+  }
+  assert.unreachable(`expected an error containing ${fragments.map((f) => JSON.stringify(f)).join(', ')}`);
+  return '';
+}
+
+/** Asserts the promise rejects with every fragment in its message. */
+export async function rejectsWith(p: Promise<unknown>, ...fragments: string[]): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    const message = (err as Error).message;
+    for (const f of fragments) assert.ok(message.includes(f), `message ${JSON.stringify(message)} should contain ${JSON.stringify(f)}`);
+    return;
+  }
+  assert.unreachable(`expected a rejection containing ${fragments.join(', ')}`);
+}

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rejectsWith, throwsWith } from './helpers.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,28 +10,6 @@ import { openNpy, readNpyFile, writeNpyFile } from '../experiments/io/npy-node.j
 const dir = mkdtempSync(join(tmpdir(), 'npy-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function throwsWith(fn: () => unknown, ...fragments: string[]): string {
-  try {
-    fn();
-  } catch (err) {
-    const message = (err as Error).message;
-    for (const f of fragments) assert.ok(message.includes(f), `message ${JSON.stringify(message)} should contain ${JSON.stringify(f)}`);
-    return message;
-  }
-  assert.unreachable(`expected an error containing ${fragments.map((f) => JSON.stringify(f)).join(', ')}`);
-  return '';
-}
-
-async function rejectsWith(p: Promise<unknown>, ...fragments: string[]): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    const message = (err as Error).message;
-    for (const f of fragments) assert.ok(message.includes(f), `message ${JSON.stringify(message)} should contain ${JSON.stringify(f)}`);
-    return;
-  }
-  assert.unreachable(`expected a rejection containing ${fragments.join(', ')}`);
-}
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const MAGIC = [0x93, ...'NUMPY'].map((c) => (typeof c === 'number' ? c : c.charCodeAt(0)));

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rejectsWith, throwsWith } from './helpers.js';
 import { existsSync, mkdtempSync, promises as fsPromises, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,28 +12,6 @@ const dir = mkdtempSync(join(tmpdir(), 'safetensors-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Asserts `fn` throws an Error whose message contains every fragment. */
-function throwsWith(fn: () => unknown, ...fragments: string[]): string {
-  try {
-    fn();
-  } catch (err) {
-    const message = (err as Error).message;
-    for (const f of fragments) assert.ok(message.includes(f), `message ${JSON.stringify(message)} should contain ${JSON.stringify(f)}`);
-    return message;
-  }
-  assert.unreachable(`expected an error containing ${fragments.map((f) => JSON.stringify(f)).join(', ')}`);
-  return '';
-}
-
-async function rejectsWith(p: Promise<unknown>, ...fragments: string[]): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    const message = (err as Error).message;
-    for (const f of fragments) assert.ok(message.includes(f), `message ${JSON.stringify(message)} should contain ${JSON.stringify(f)}`);
-    return;
-  }
-  assert.unreachable(`expected a rejection containing ${fragments.join(', ')}`);
-}
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 const concat = (...parts: Uint8Array[]) => {

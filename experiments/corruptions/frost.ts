@@ -12,6 +12,7 @@ import { empty, scope, tensor, type Tensor } from '../../engine/tensor.js';
 import { checkImages, mapsTensor, resampleMaps, roundHalfEven, shade } from './ops.js';
 import { atSeverity, parameterTable } from './parameters.js';
 import type { Corruption, CorruptionContext } from './types.js';
+import { mulberry32 } from '../data/dataset.js';
 
 /** How many of the textures the published code picks among. */
 export const FROST_TEXTURES_USED = 5;
@@ -84,16 +85,6 @@ export const frostCorruption: Corruption = {
 
 // ---- procedural textures --------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Procedural frost, made on the host (a one-off input, like the photographs): smooth value noise

@@ -13,9 +13,10 @@
 // label order, so a model's predictions would be compared against other classes). Images are in
 // label order, files sorted by name within a class. The first load decodes the JPEGs into a cache
 // (`<dir>/.cache/<corruption>-<severity>.{u8,labels.i32,json}`), as the clean loader does.
+import { writeFileAtomicWith } from '../io/atomic.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as jpeg from 'jpeg-js';
 import { BENCHMARK_CORRUPTIONS, CORRUPTION_NAMES, checkCorruptionName, checkSeverity, type CorruptionName } from '../corruptions/types.js';
@@ -282,21 +283,6 @@ function readWnidsFile(path: string): string[] {
 /** Where a tree's labels come from. */
 export type LabelSource = 'wnids' | 'wnids.txt' | 'sorted directories';
 
-async function atomicWrite(path: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fill(fh);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
-}
-
 /** Checks a cache against its manifest; returns the labels or why it cannot be used. */
 async function checkCache(base: string, corruption: string, severity: number, wnids: string[], fp: CacheManifest['fingerprint']): Promise<Int32Array | string> {
   let m: CacheManifest;
@@ -379,7 +365,7 @@ export async function loadTinyImageNetC(dir: string, corruption: string, severit
   const total = entries.length;
   const labels = Int32Array.from(entries, (e) => e.label);
   options.onProgress?.(0, total);
-  await atomicWrite(`${base}.u8`, async (fh) => {
+  await writeFileAtomicWith(`${base}.u8`, async (fh) => {
     const chunk = new Uint8Array(Math.min(CHUNK_IMAGES, total) * IMAGE_BYTES);
     for (let start = 0; start < total; start += CHUNK_IMAGES) {
       const count = Math.min(CHUNK_IMAGES, total - start);
@@ -403,14 +389,14 @@ export async function loadTinyImageNetC(dir: string, corruption: string, severit
       if (bytesWritten !== length) tinFail(`short write to ${base}.u8`);
     }
   });
-  await atomicWrite(`${base}.labels.i32`, async (fh) => {
+  await writeFileAtomicWith(`${base}.labels.i32`, async (fh) => {
     const buf = new Uint8Array(total * 4);
     const view = new DataView(buf.buffer);
     labels.forEach((l, i) => view.setInt32(i * 4, l, true));
     await fh.write(buf, 0, buf.length, 0);
   });
   const manifest: CacheManifest = { format: CACHE_FORMAT, version: TINY_IMAGENET_C_CACHE_VERSION, corruption: name, severity, count: total, wnids, fingerprint: fp, createdAt: new Date().toISOString() };
-  await atomicWrite(`${base}.json`, async (fh) => {
+  await writeFileAtomicWith(`${base}.json`, async (fh) => {
     await fh.writeFile(JSON.stringify(manifest, null, 2) + '\n');
   });
   return make(labels, 'built', cached);

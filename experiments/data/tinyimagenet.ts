@@ -7,9 +7,10 @@
 // Decoding 110k JPEGs takes a while, so the first load writes one raw uint8 NHWC file per split to
 // a cache directory; later loads read samples from it on demand through a file handle (the train
 // split is 100,000 × 12,288 bytes ≈ 1.2 GB and is never held in memory).
+import { writeFileAtomicWith } from '../io/atomic.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as jpeg from 'jpeg-js';
 import { checkRead, type ImageDataset } from './dataset.js';
@@ -302,22 +303,6 @@ async function removeStaleTemps(cacheDir: string, split: Split): Promise<void> {
   }
 }
 
-/** Writes `path` atomically: fill a `.tmp-<pid>` sibling, fsync, rename over `path`. */
-async function atomicWrite(path: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fill(fh);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
-}
-
 async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');
@@ -350,7 +335,7 @@ async function buildCache(dir: string, paths: CachePaths, cacheDir: string, spli
   const total = entries.length;
   const labels = new Int32Array(total);
   onProgress?.(0, total, split);
-  await atomicWrite(paths.data, async (fh) => {
+  await writeFileAtomicWith(paths.data, async (fh) => {
     const chunk = new Uint8Array(Math.min(CHUNK_IMAGES, total) * IMAGE_BYTES);
     for (let start = 0; start < total; start += CHUNK_IMAGES) {
       const count = Math.min(CHUNK_IMAGES, total - start);
@@ -374,7 +359,7 @@ async function buildCache(dir: string, paths: CachePaths, cacheDir: string, spli
       if (bytesWritten !== length) fail(`short write to ${paths.data}`);
     }
   });
-  await atomicWrite(paths.labels, async (fh) => {
+  await writeFileAtomicWith(paths.labels, async (fh) => {
     const buf = new Uint8Array(total * 4);
     const view = new DataView(buf.buffer);
     for (let i = 0; i < total; i++) view.setInt32(i * 4, labels[i], true);
@@ -393,7 +378,7 @@ async function buildCache(dir: string, paths: CachePaths, cacheDir: string, spli
     fingerprint: fp,
     createdAt: new Date().toISOString(),
   };
-  await atomicWrite(paths.manifest, async (fh) => {
+  await writeFileAtomicWith(paths.manifest, async (fh) => {
     await fh.writeFile(JSON.stringify(manifest, null, 2) + '\n');
   });
   await syncDir(cacheDir);

@@ -13,11 +13,19 @@ const pending = new Map<string, Promise<void>>();
  * removed and any previous file at `path` is left untouched.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  return writeFileAtomicWith(path, (handle) => handle.writeFile(data));
+}
+
+/**
+ * Like writeFileAtomic, but `fill` writes the temp file through its handle (large files written in
+ * chunks, never held whole in memory).
+ */
+export function writeFileAtomicWith(path: string, fill: (handle: FileHandle) => Promise<void>): Promise<void> {
   const key = resolve(path);
   const previous = pending.get(key) ?? Promise.resolve();
   const current = previous.then(
-    () => writeNow(path, data),
-    () => writeNow(path, data),
+    () => writeNow(path, fill),
+    () => writeNow(path, fill),
   );
   pending.set(key, current);
   const cleanup = () => {
@@ -27,14 +35,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): Promis
   return current;
 }
 
-async function writeNow(path: string, data: string | Uint8Array): Promise<void> {
+async function writeNow(path: string, fill: (handle: FileHandle) => Promise<void>): Promise<void> {
   const dir = dirname(path);
   const tmp = `${path}.tmp-${process.pid}`;
   let handle: FileHandle | undefined;
   try {
     await fsp.mkdir(dir, { recursive: true });
     handle = await fsp.open(tmp, 'w');
-    await handle.writeFile(data);
+    await fill(handle);
     await handle.sync();
     await handle.close();
     handle = undefined;

@@ -1,17 +1,10 @@
 // Seeded test data and floating-point error bounds, shared by the Node tests and the page's test mode
 // (nothing here imports uvu or anything Node-only).
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../experiments/data/dataset.js';
+
+/** Seeded uniform floats in [0, 1) (the project's mulberry32). */
+export const rng = mulberry32;
 
 export function randn(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
