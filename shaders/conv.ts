@@ -143,29 +143,35 @@ fn dyLoad${vec ? 4 : 1}(base: u32, hp: i32, wp: i32, kh: i32, kw: i32, c: u32) -
 }
 
 /**
- * Data-gradient B: W[kh,kw,ci,co] read as B[k=(kh,kw,co), n=ci]. Within one (kh,kw) the memory runs
- * along co, i.e. along K. Vectorised: k carried as (bco, btap).
+ * HWIO weights read transposed, as B[k, n=ci] with k = (tap, co): memory runs along co, i.e. along K.
+ * The vectorised path carries k as digits (bco, then the tap digits) and `tapBase` turns the tap
+ * digits into the offset of W[tap, 0, 0]; `scalarAddr` addresses one element from k.
  */
-export function convDataGradB(vec4: boolean): OperandReader {
-  const vars = ['bco', 'btap'];
-  const radices = ['params.Co'];
+function transposedWeights(key: string, vec4: boolean, uniforms: UniformField[], tapDigits: string[], tapRadices: string[], tapBase: string, scalarAddr: (t: number, k: string) => string): OperandReader {
+  const vars = ['bco', ...tapDigits];
+  const radices = ['params.Co', ...tapRadices];
   return {
-    key: `cdB${vec4 ? 4 : 1}`,
+    key: `${key}${vec4 ? 4 : 1}`,
     bindings: [{ name: 'wbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
-    uniforms: convUniforms,
+    uniforms,
     kContiguous: true,
     vec4,
     outerSetup: (t, o) => `let bo${t} = (${o}) * params.Co;`,
     ...(vec4
       ? {
           kInit: (k: string) => carryInit(vars, radices, k),
-          kSetup: () => 'let bbase = btap * params.Ci * params.Co + bco;',
+          kSetup: () => `let bbase = (${tapBase}) * params.Ci * params.Co + bco;`,
           kNext: () => carryStep(vars, radices, '4u'),
         }
       : { kSetup: () => '' }),
-    load: (t, kk) => `wbuf[((k + ${kk}u) / params.Co) * params.Ci * params.Co + bo${t} + (k + ${kk}u) % params.Co]`,
+    load: (t, kk) => `wbuf[${scalarAddr(t, `(k + ${kk}u)`)}]`,
     loadVec: (t) => `wbuf[(bbase + bo${t}) / 4u]`,
   };
+}
+
+/** Data-gradient B: W[kh,kw,ci,co] read as B[k=(kh,kw,co), n=ci]. */
+export function convDataGradB(vec4: boolean): OperandReader {
+  return transposedWeights('cdB', vec4, convUniforms, ['btap'], [], 'btap', (t, k) => `(${k} / params.Co) * params.Ci * params.Co + bo${t} + ${k} % params.Co`);
 }
 
 /**
@@ -257,27 +263,9 @@ fn dyPhaseLoad${vec4 ? 4 : 1}(base: u32, i: i32, j: i32, t: i32, u: i32, c: u32)
 
 /** B[k=(t,u,co), n=ci] = W[kh0 + s·t, kw0 + s·u, ci, co]: contiguous along co, i.e. along K. */
 export function convPhaseDataGradB(vec4: boolean): OperandReader {
-  const addr = (t: number, k: string) =>
-    `(((params.kh0 + params.sh * ((${k} / params.Co) / params.nkw)) * params.KW + params.kw0 + params.sw * ((${k} / params.Co) % params.nkw)) * params.Ci) * params.Co + bo${t} + ${k} % params.Co`;
-  const vars = ['bco', 'bui', 'bti'];
-  const radices = ['params.Co', 'params.nkw'];
-  return {
-    key: `cpB${vec4 ? 4 : 1}`,
-    bindings: [{ name: 'wbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
-    uniforms: [...convUniforms, ...phaseUniforms],
-    kContiguous: true,
-    vec4,
-    outerSetup: (t, o) => `let bo${t} = (${o}) * params.Co;`,
-    ...(vec4
-      ? {
-          kInit: (k: string) => carryInit(vars, radices, k),
-          kSetup: () => 'let bbase = ((params.kh0 + params.sh * bti) * params.KW + params.kw0 + params.sw * bui) * params.Ci * params.Co + bco;',
-          kNext: () => carryStep(vars, radices, '4u'),
-        }
-      : { kSetup: () => '' }),
-    load: (t, kk) => `wbuf[${addr(t, `(k + ${kk}u)`)}]`,
-    loadVec: (t) => `wbuf[(bbase + bo${t}) / 4u]`,
-  };
+  const tap = (t: string, u: string) => `(params.kh0 + params.sh * ${t}) * params.KW + params.kw0 + params.sw * ${u}`;
+  return transposedWeights('cpB', vec4, [...convUniforms, ...phaseUniforms], ['bui', 'bti'], ['params.nkw'], tap('bti', 'bui'),
+    (t, k) => `(${tap(`((${k} / params.Co) / params.nkw)`, `((${k} / params.Co) % params.nkw)`)}) * params.Ci * params.Co + bo${t} + ${k} % params.Co`);
 }
 
 /** Row m of a phase GEMM lands at input pixel (n, pa + s·i, pb + s·j). */

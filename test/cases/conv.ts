@@ -20,6 +20,9 @@ export const convShapes: ConvShape[] = [
   shape(1, 11, 11, 4, 4, 3, 1, 2, 2), // dilation 2
   shape(2, 33, 33, 3, 5, 7, 3, 3),
   shape(1, 4, 4, 12, 20, 4, 4, 0), // stride = kernel (patchify)
+  shape(1, 9, 9, 4, 4, 3, 2, 2, 2), // stride 2 with dilation 2: the general strided data-gradient gather
+  shape(1, 8, 8, 5, 6, 3, 2, 1), // strided with channel counts off the vec4 grid (scalar phase path)
+  shape(1, 5, 5, 4, 8, 1, 1, 1), // padding beyond the kernel's reach: data gradient by gather, not the flipped conv
 ];
 
 const fmt = (s: ConvShape) => `[${s.N},${s.H},${s.W},${s.Ci}]→${s.Co} k${s.KH}x${s.KW} s${s.sh} p${s.ph} d${s.dh}`;
