@@ -8,7 +8,7 @@
 //   finalize gradients   dγ, dβ and the coefficients of dx = A·dy + B·x + C
 //   apply gradient       dx = A[c]·dy + B[c]·x + C[c]
 // Coefficient tensors are packed [k, C] so each kernel binds few buffers.
-import { f32, u32, type Program, type StorageElement } from '../engine/program.js';
+import { f32, u32, type Program, type StorageBinding, type StorageElement } from '../engine/program.js';
 
 const WG = 64;
 const header = `
@@ -16,29 +16,41 @@ const header = `
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
   let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;`;
 
-/** x [R, C] → partial [chunks, 2, C]. */
-export const bnPartialStats: Program = {
-  key: 'bn_partial_stats',
-  bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'partial', access: 'read_write', element: 'f32' }],
-  uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
-  workgroupSize: WG,
-  source: () => `${header}
+/**
+ * The two per-channel sums both statistics passes need, over one chunk of rows per thread:
+ * partial[s, 0, c] = Σ first, partial[s, 1, c] = Σ second, where `first`/`second` are WGSL
+ * expressions of the element index `i` (after `setup`, which runs once per channel).
+ */
+function chunkSums(key: string, inputs: StorageBinding[], setup: string, perElement: string, first: string, second: string): Program {
+  return {
+    key,
+    bindings: [...inputs, { name: 'partial', access: 'read_write', element: 'f32' }],
+    uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
+    workgroupSize: WG,
+    source: () => `${header}
   if (g >= params.chunks * params.C) { return; }
   let c = g % params.C;
   let s = g / params.C;
-  let shift = x[c];
-  var sum = 0.0;
-  var sumsq = 0.0;
+  ${setup}
+  var sum0 = 0.0;
+  var sum1 = 0.0;
   let end = min(params.R, (s + 1u) * params.chunk);
   for (var r = s * params.chunk; r < end; r++) {
-    let d = x[r * params.C + c] - shift;
-    sum += d;
-    sumsq += d * d;
+    let i = r * params.C + c;
+    ${perElement}
+    sum0 += ${first};
+    sum1 += ${second};
   }
-  partial[(s * 2u) * params.C + c] = sum;
-  partial[(s * 2u + 1u) * params.C + c] = sumsq;
+  partial[(s * 2u) * params.C + c] = sum0;
+  partial[(s * 2u + 1u) * params.C + c] = sum1;
 }`,
-};
+  };
+}
+
+const f32In = (name: string): StorageBinding => ({ name, access: 'read', element: 'f32' });
+
+/** x [R, C] → partial [chunks, 2, C] of shifted Σ(x − k) and Σ(x − k)². */
+export const bnPartialStats = chunkSums('bn_partial_stats', [f32In('x')], 'let shift = x[c];', 'let d = x[i] - shift;', 'd', 'd * d');
 
 /**
  * partial [chunks, 2, C], x (for the shifts), gamma, beta → stats [5, C] = (mean, invstd, scale,
@@ -137,36 +149,14 @@ export function channelAffine(vec4: boolean, relu: boolean): Program {
  * first zeroed where the output y (a fused ReLU's) is 0.
  */
 export function bnPartialGrad(masked: boolean): Program {
-  return {
-    key: `bn_partial_grad${masked ? '_relu' : ''}`,
-    bindings: [
-      { name: 'dy', access: 'read', element: 'f32' },
-      { name: 'x', access: 'read', element: 'f32' },
-      ...(masked ? [{ name: 'y', access: 'read' as const, element: 'f32' as const }] : []),
-      { name: 'stats', access: 'read', element: 'f32' },
-      { name: 'partial', access: 'read_write', element: 'f32' },
-    ],
-    uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
-    workgroupSize: WG,
-    source: () => `${header}
-  if (g >= params.chunks * params.C) { return; }
-  let c = g % params.C;
-  let s = g / params.C;
-  let mean = stats[c];
-  let invstd = stats[params.C + c];
-  var sdy = 0.0;
-  var sdyx = 0.0;
-  let end = min(params.R, (s + 1u) * params.chunk);
-  for (var r = s * params.chunk; r < end; r++) {
-    let i = r * params.C + c;
-    let d = ${masked ? 'select(0.0, dy[i], y[i] > 0.0)' : 'dy[i]'};
-    sdy += d;
-    sdyx += d * (x[i] - mean) * invstd;
-  }
-  partial[(s * 2u) * params.C + c] = sdy;
-  partial[(s * 2u + 1u) * params.C + c] = sdyx;
-}`,
-  };
+  return chunkSums(
+    `bn_partial_grad${masked ? '_relu' : ''}`,
+    [f32In('dy'), f32In('x'), ...(masked ? [f32In('y')] : []), f32In('stats')],
+    'let mean = stats[c];\n  let invstd = stats[params.C + c];',
+    `let d = ${masked ? 'select(0.0, dy[i], y[i] > 0.0)' : 'dy[i]'};`,
+    'd',
+    'd * (x[i] - mean) * invstd',
+  );
 }
 
 /**
