@@ -47,6 +47,14 @@ function chunkSums(key: string, inputs: StorageBinding[], setup: string, perElem
   };
 }
 
+/** WGSL summing channel g's two chunkSums rows over all chunks into `a` and `b`. */
+const sumChunks = (a: string, b: string) => `var ${a} = 0.0;
+  var ${b} = 0.0;
+  for (var s = 0u; s < params.chunks; s++) {
+    ${a} += partial[(s * 2u) * C + g];
+    ${b} += partial[(s * 2u + 1u) * C + g];
+  }`;
+
 const f32In = (name: string): StorageBinding => ({ name, access: 'read', element: 'f32' });
 
 /** x [R, C] → partial [chunks, 2, C] of shifted Σ(x − k) and Σ(x − k)². */
@@ -72,12 +80,7 @@ export const bnFinalizeStats: Program = {
   source: () => `${header}
   let C = params.C;
   if (g >= C) { return; }
-  var sum = 0.0;
-  var sumsq = 0.0;
-  for (var s = 0u; s < params.chunks; s++) {
-    sum += partial[(s * 2u) * C + g];
-    sumsq += partial[(s * 2u + 1u) * C + g];
-  }
+  ${sumChunks('sum', 'sumsq')}
   let n = f32(params.R);
   let dmean = sum / n;
   let variance = max(sumsq / n - dmean * dmean, 0.0);
@@ -177,12 +180,7 @@ export const bnFinalizeGrad: Program = {
   source: () => `${header}
   let C = params.C;
   if (g >= C) { return; }
-  var sdy = 0.0;
-  var sdyx = 0.0;
-  for (var s = 0u; s < params.chunks; s++) {
-    sdy += partial[(s * 2u) * C + g];
-    sdyx += partial[(s * 2u + 1u) * C + g];
-  }
+  ${sumChunks('sdy', 'sdyx')}
   let n = f32(params.R);
   let mean = stats[g];
   let invstd = stats[C + g];
