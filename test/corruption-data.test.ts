@@ -12,7 +12,7 @@ import { CORRUPTION_NAMES, BENCHMARK_CORRUPTIONS } from '../experiments/corrupti
 import { openDataset } from '../experiments/datasets.js';
 import { createModel } from '../experiments/models.js';
 import { summarizeCorruptions, corruptionsCsv } from '../experiments/report/corruptions.js';
-import { setupGpu } from './helpers.js';
+import { setupGpu, rejects, sameBytes } from './helpers.js';
 import { batches, readRange, type ImageDataset } from '../experiments/data/dataset.js';
 import { detectLayout, loadCifar10C, loadCorruptedSet, loadTinyImageNetC, parseCorruptionList, parseSeverityList } from '../experiments/data/corrupted.js';
 import { encodeNpy } from '../experiments/io/npy.js';
@@ -33,22 +33,6 @@ function scratch(prefix: string): string {
 test.before(setupGpu);
 test.after(() => dirs.forEach(removeDir));
 
-async function rejects(fn: () => unknown, pattern: RegExp, label: string): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    const msg = (e as Error).message;
-    assert.match(msg, pattern, `${label}: message ${JSON.stringify(msg)}`);
-    return msg;
-  }
-  assert.unreachable(`${label}: expected an error matching ${pattern}`);
-  return '';
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, label: string): void {
-  assert.is(a.length, b.length, `${label}: length`);
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) assert.unreachable(`${label}: byte ${i}: got ${a[i]}, expected ${b[i]}`);
-}
 
 async function readAll(ds: ImageDataset): Promise<{ images: Uint8Array; labels: Int32Array }> {
   return readRange(ds, 0, ds.size);

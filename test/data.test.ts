@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rejects, sameBytes } from './helpers.js';
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -17,22 +18,6 @@ function scratch(prefix: string): string {
 }
 test.after(() => dirs.forEach(removeDir));
 
-async function rejects(fn: () => unknown, pattern: RegExp, label: string): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    const msg = (e as Error).message;
-    assert.match(msg, pattern, `${label}: message ${JSON.stringify(msg)}`);
-    return msg;
-  }
-  assert.unreachable(`${label}: expected an error matching ${pattern}`);
-  return '';
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, label: string): void {
-  assert.is(a.length, b.length, `${label}: length`);
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) assert.unreachable(`${label}: byte ${i}: got ${a[i]}, expected ${b[i]}`);
-}
 
 async function collect(it: AsyncGenerator<Batch>): Promise<Batch[]> {
   const out: Batch[] = [];

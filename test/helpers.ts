@@ -117,3 +117,21 @@ export async function rejectsWith(p: Promise<unknown>, ...fragments: string[]): 
   }
   assert.unreachable(`expected a rejection containing ${fragments.join(', ')}`);
 }
+
+/** Asserts fn throws or rejects with a message matching pattern; returns the message. */
+export async function rejects(fn: () => unknown, pattern: RegExp, label: string): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    const msg = (e as Error).message;
+    assert.match(msg, pattern, `${label}: message ${JSON.stringify(msg)}`);
+    return msg;
+  }
+  assert.unreachable(`${label}: expected an error matching ${pattern}`);
+  return '';
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array, label: string): void {
+  assert.is(a.length, b.length, `${label}: length`);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) assert.unreachable(`${label}: byte ${i}: got ${a[i]}, expected ${b[i]}`);
+}
