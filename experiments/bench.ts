@@ -1,7 +1,9 @@
 // `npm run bench`: kernel and model throughput on the current adapter, each kernel beside a naive
-// shader measured in the same run. Prints a table and writes bench-results/bench-<time>.json.
-// Conventions (shared/BENCHMARKS.md): 2 warm-ups, median and min of ≥ 5 timed runs, first run
-// (pipeline compilation) reported separately, GPU completion inside the timer, no busy-wait.
+// shader measured in the same run, and beside TF.js's WebGPU backend on the same adapter where it
+// has a counterpart (experiments/bench-tfjs.ts; --no-peer leaves it out). Prints a table and writes
+// bench-results/bench-<time>.json. Conventions (shared/BENCHMARKS.md): 2 warm-ups, median and min of
+// ≥ 5 timed runs, first run (pipeline compilation) reported separately, GPU completion inside the
+// timer, no busy-wait.
 import { backward, noGrad } from '../engine/autograd.js';
 import { gpu, initGpu } from '../engine/device.js';
 import { batchNorm } from '../engine/ops/batchnorm.js';
@@ -18,6 +20,7 @@ import { runtime } from '../engine/runtime.js';
 import { naiveBatchNorm, naiveConvDataGrad, naiveConvForward, naiveConvWeightGrad, naiveMatmul, naiveWorkgroups } from '../shaders/naive.js';
 import { resnet18, resnet20, type ResNet } from '../models/resnet.js';
 import { attackBatch, resolveAttack } from './attacks.js';
+import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './bench-tfjs.js';
 import { parseArgs, type OptionSpec } from './cli/args.js';
 import { writeFileAtomic } from './io/atomic.js';
 import { packageVersion } from './version.js';
@@ -39,10 +42,28 @@ export interface Measurement {
   dispatchesPerIteration?: number;
   encodeMsPerIteration?: number;
   peakBytes?: number;
+  /** The same measurement taken with TF.js's WebGPU backend. */
+  peer?: PeerMeasurement;
   adapter: string;
   date: string;
   version: string;
 }
+
+export interface PeerMeasurement {
+  library: string;
+  adapter: string;
+  firstMs: number;
+  medianMs: number;
+  minMs: number;
+  gflops?: number;
+  imagesPerSecond?: number;
+  dispatchesPerIteration?: number;
+  /** Speed ratio ours/peer: the peer's median ms over ours (> 1: ours is faster). */
+  ratio: number;
+}
+
+/** Groups with a TF.js counterpart. */
+const PEER_GROUPS = ['matmul', 'conv', 'resnet20'];
 
 interface Timing {
   firstMs: number;
@@ -84,6 +105,7 @@ const options: Record<string, OptionSpec> = {
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
   out: { type: 'string', description: 'directory for the JSON results', default: 'bench-results' },
   profile: { type: 'boolean', description: 'print GPU time per op kind for one training step of each model (timestamp queries)', default: false },
+  peer: { type: 'boolean', description: "also time TF.js's WebGPU backend on the same adapter (matmul, conv, resnet20 training; needs the dev-dependencies)", default: true },
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -97,10 +119,35 @@ export async function main(argv: string[]): Promise<void> {
   const results: Measurement[] = [];
   const base = { adapter, date: new Date().toISOString(), version: packageVersion() };
   console.log(`adapter: ${adapter} (${ctx.info.platform}); Mesa shader cache ${process.env.MESA_SHADER_CACHE_DISABLE ? 'disabled' : 'enabled (first-run numbers depend on earlier runs)'}`);
-  const add = (m: Omit<Measurement, keyof typeof base>) => {
+  const add = (m: Omit<Measurement, keyof typeof base>): Measurement => {
     const row = { ...m, ...base };
     results.push(row);
     printRow(row);
+    return row;
+  };
+  let peer: Peer | null = null;
+  let peerNote: { library: string; adapter: string } | { skipped: string } | undefined;
+  if (args.peer && PEER_GROUPS.some((g) => groups.has(g))) {
+    const loaded = await loadPeer();
+    if ('peer' in loaded) {
+      peer = loaded.peer;
+      peerNote = { library: peer.name, adapter: peer.adapter };
+      console.log(`peer: ${peer.name} on ${peer.adapter} (its own device on the same Dawn instance, spin removed); ours/tfjs = TF.js median ms / ours (> 1: ours faster)`);
+    } else {
+      peerNote = loaded;
+      console.log(`peer comparison with TF.js skipped: ${loaded.skipped}`);
+    }
+  }
+  /** Times the TF.js counterpart of `row`, prints it as a `tfjs …` row and stores it in row.peer. */
+  const compare = async (row: Measurement, measure: (p: Peer) => Promise<PeerTiming>, work: { flops?: number; images?: number }) => {
+    if (!peer) return;
+    const t = await measure(peer);
+    row.peer = {
+      library: peer.name, adapter: peer.adapter, firstMs: t.firstMs, medianMs: t.medianMs, minMs: t.minMs,
+      gflops: work.flops && work.flops / t.medianMs / 1e6, imagesPerSecond: work.images && work.images / (t.medianMs / 1000),
+      dispatchesPerIteration: work.images ? t.dispatches : undefined, ratio: t.medianMs / row.medianMs,
+    };
+    printRow({ ...row.peer, name: `tfjs ${row.name}`, shape: row.shape, peer: row.peer, adapter: peer.adapter, date: row.date, version: row.version });
   };
   printHeader();
 
@@ -125,7 +172,8 @@ export async function main(argv: string[]): Promise<void> {
           return c;
         }, 1, 3)).medianMs;
       }
-      add({ name: 'matmul', shape: `${label} (${M}x${K}·${K}x${N})`, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
+      const row = add({ name: 'matmul', shape: `${label} (${M}x${K}·${K}x${N})`, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
+      if (M === N && N === K) await compare(row, (p) => p.matmul(M, warmup, iterations), { flops });
       a.dispose();
       b.dispose();
     }
@@ -144,27 +192,28 @@ export async function main(argv: string[]): Promise<void> {
       const flops = 2 * N * g.Ho * g.Wo * Co * Ci * 9;
       const shape = `${N}x${H}x${H}x${Ci}→${Co} s${s}`;
       const naiveU = { N, H, W: H, Ci, Ho: g.Ho, Wo: g.Wo, Co, K: 3, s, p: 1 };
-      const directions: [string, () => Tensor, () => Tensor][] = [
-        ['conv2d forward', () => conv2dForwardRaw(x, w, g), () => {
+      const directions: [string, ConvDirection, () => Tensor, () => Tensor][] = [
+        ['conv2d forward', 'forward', () => conv2dForwardRaw(x, w, g), () => {
           const y = empty([N, g.Ho, g.Wo, Co]);
           run(naiveConvForward, { x, wt: w, y }, naiveU, naiveWorkgroups(y.size), 'naive conv');
           return y;
         }],
-        ['conv2d data-grad', () => conv2dDataGradRaw(dy, w, g), () => {
+        ['conv2d data-grad', 'data-grad', () => conv2dDataGradRaw(dy, w, g), () => {
           const dx = empty(x.shape);
           run(naiveConvDataGrad, { dy, wt: w, dx }, naiveU, naiveWorkgroups(dx.size), 'naive conv dgrad');
           return dx;
         }],
-        ['conv2d weight-grad', () => conv2dWeightGradRaw(x, dy, g), () => {
+        ['conv2d weight-grad', 'weight-grad', () => conv2dWeightGradRaw(x, dy, g), () => {
           const dw = empty(w.shape);
           run(naiveConvWeightGrad, { x, dy, dw }, naiveU, naiveWorkgroups(dw.size), 'naive conv wgrad');
           return dw;
         }],
       ];
-      for (const [name, fast, naive] of directions) {
+      for (const [name, direction, fast, naive] of directions) {
         const t = await time(fast, warmup, iterations);
         const naiveMs = args.naive ? (await time(naive, 1, 3)).medianMs : undefined;
-        add({ name, shape, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
+        const row = add({ name, shape, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
+        await compare(row, (p) => p.conv(direction, { N, H, Ci, Co, stride: s }, warmup, iterations), { flops });
       }
       [x, w, dy].forEach((t) => t.dispose());
     }
@@ -214,10 +263,11 @@ export async function main(argv: string[]): Promise<void> {
       opt.step();
       opt.zeroGrad();
     }, group === 'resnet18' ? 1 : warmup, its);
-    add({
+    const row = add({
       name: `${group} training step`, shape: `batch ${batch}, ${size}x${size}`, ...pick(train), imagesPerSecond: batch / (train.medianMs / 1000),
       dispatchesPerIteration: train.dispatches, encodeMsPerIteration: train.encodeMs, peakBytes: runtime().pool.snapshot().peakInUseBytes,
     });
+    if (group === 'resnet20') await compare(row, (p) => p.resnet20Step(batch, warmup, its), { images: batch });
     if (args.profile) await profileStep(group, () => {
       const loss = crossEntropy(model.forward(x).logits, y);
       backward(loss);
@@ -285,8 +335,9 @@ export async function main(argv: string[]): Promise<void> {
     y.dispose();
   }
 
+  peer?.dispose();
   const file = `${args.out}/bench-${base.date.replace(/[:.]/g, '-')}.json`;
-  await writeFileAtomic(file, JSON.stringify({ adapter, platform: gpu().info.platform, features: gpu().info.features, results }, null, 2) + '\n');
+  await writeFileAtomic(file, JSON.stringify({ adapter, platform: gpu().info.platform, features: gpu().info.features, peer: peerNote, results }, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
 }
 
@@ -317,9 +368,11 @@ function pick(t: Timing) {
 }
 
 const columns: [string, number, (m: Measurement) => string][] = [
-  ['benchmark', 26, (m) => m.name],
+  ['benchmark', 28, (m) => m.name],
   ['shape', 36, (m) => m.shape],
   ['median ms', 10, (m) => m.medianMs.toFixed(2)],
+  // Our CPU time recording dispatches per iteration, and its share of the median.
+  ['encode ms', 12, (m) => (m.encodeMsPerIteration ? `${m.encodeMsPerIteration.toFixed(m.encodeMsPerIteration < 10 ? 2 : 0)} (${((100 * m.encodeMsPerIteration) / m.medianMs).toFixed(0)}%)` : '')],
   ['min ms', 9, (m) => m.minMs.toFixed(2)],
   ['first ms', 9, (m) => m.firstMs.toFixed(0)],
   ['GFLOPS', 8, (m) => (m.gflops ? m.gflops.toFixed(1) : '')],
@@ -327,6 +380,7 @@ const columns: [string, number, (m: Measurement) => string][] = [
   ['img/s', 8, (m) => (m.imagesPerSecond ? m.imagesPerSecond.toFixed(1) : '')],
   ['naive ms', 9, (m) => (m.naiveMedianMs ? m.naiveMedianMs.toFixed(1) : '')],
   ['speed-up', 9, (m) => (m.speedup ? `${m.speedup.toFixed(1)}x` : '')],
+  ['ours/tfjs', 9, (m) => (m.peer && m.name.startsWith('tfjs ') ? `${m.peer.ratio.toFixed(2)}x` : '')],
   ['dispatches', 10, (m) => (m.dispatchesPerIteration !== undefined ? String(m.dispatchesPerIteration) : '')],
   ['memory', 9, (m) => (m.peakBytes ? formatBytes(m.peakBytes) : '')],
 ];
