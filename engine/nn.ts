@@ -1,7 +1,7 @@
 // Modules with named parameters and buffers whose names and exported layouts mirror PyTorch's, so
 // a state dict written here loads into the same architecture in PyTorch and back.
-import { noGrad } from './autograd.js';
-import { batchNorm } from './ops/batchnorm.js';
+import { isGradEnabled, noGrad } from './autograd.js';
+import { batchNorm, foldBatchNorm } from './ops/batchnorm.js';
 import { conv2d } from './ops/conv.js';
 import { full, ones, zeros } from './ops/fill.js';
 import { linear } from './ops/matmul.js';
@@ -248,6 +248,22 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }
+}
+
+/**
+ * conv → BN (→ ReLU). In eval mode, when no gradient with respect to the parameters is wanted, the
+ * batch norm is folded into the convolution's weights and bias and the ReLU into its write-out: one
+ * GEMM instead of a GEMM and a normalisation pass (inference, attacks, corruption evaluation).
+ * Otherwise the layers run as they are.
+ */
+export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = false } = {}): Tensor {
+  const paramsNeedGrad = isGradEnabled() && [conv.weight, conv.bias, bn.weight, bn.bias].some((p) => p?.requiresGrad);
+  if (bn.training || paramsNeedGrad) return bn.forward(conv.forward(x), { relu });
+  const folded = foldBatchNorm(conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps);
+  const y = conv2d(x, folded.weight, folded.bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu });
+  folded.weight.dispose();
+  folded.bias.dispose();
+  return y;
 }
 
 /** Copies values into a module's tensor without autograd (tests, checkpoint restore). */

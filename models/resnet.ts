@@ -6,7 +6,7 @@
 import { addRelu, mul, sub } from '../engine/ops/elementwise.js';
 import { globalAvgPool } from '../engine/ops/pool.js';
 import { window } from '../engine/ops/shape.js';
-import { BatchNorm, Conv2d, Linear, Module, type InitOptions } from '../engine/nn.js';
+import { BatchNorm, Conv2d, Linear, Module, convBatchNorm, type InitOptions } from '../engine/nn.js';
 import { tensor, type Tensor } from '../engine/tensor.js';
 
 export type Shortcut = 'A' | 'B';
@@ -47,9 +47,10 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const h = this.bn1.forward(this.conv1.forward(x), { relu: true });
-    const y = this.bn2.forward(this.conv2.forward(h));
-    const skip = this.downsample ? this.downsample.forward(x) : this.projectA ? shortcutA(x, this.stride, this.outChannels) : x;
+    const h = convBatchNorm(this.conv1, this.bn1, x, { relu: true });
+    const y = convBatchNorm(this.conv2, this.bn2, h);
+    const [projection, projectionBn] = (this.downsample?.layers ?? []) as [Conv2d, BatchNorm];
+    const skip = this.downsample ? convBatchNorm(projection, projectionBn, x) : this.projectA ? shortcutA(x, this.stride, this.outChannels) : x;
     return addRelu(y, skip);
   }
 }
@@ -112,7 +113,7 @@ export class ResNet extends Module {
   /** x: [N, H, W, 3] pixels in [0, 1]. Returns logits and every block output. */
   forward(x: Tensor): ForwardResult {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`${this.constructor.name}: input must be [N, H, W, 3] pixels in [0, 1], got ${x.describe()}`);
-    let h = this.bn1.forward(this.conv1.forward(mul(sub(x, this.mean), this.invStd)), { relu: true });
+    let h = convBatchNorm(this.conv1, this.bn1, mul(sub(x, this.mean), this.invStd), { relu: true });
     const blocks: Tensor[] = [];
     for (const stage of this.layers) {
       for (const block of stage) {

@@ -218,4 +218,29 @@ export function bnApplyGrad(vec4: boolean, masked: boolean): Program {
   };
 }
 
+/**
+ * Folds eval-mode batch norm into the preceding convolution: with s = γ/√(var + ε),
+ * W'[…, c] = W[…, c]·s[c] over HWIO weights, and b'[c] = (b[c] − mean[c])·s[c] + β[c].
+ * One thread per weight; the first Co threads also write the bias.
+ */
+export function bnFold(withBias: boolean): Program {
+  return {
+    key: `bn_fold${withBias ? '_bias' : ''}`,
+    bindings: [
+      f32In('w'), f32In('gamma'), f32In('beta'), f32In('runningMean'), f32In('runningVar'),
+      ...(withBias ? [f32In('convBias')] : []),
+      { name: 'wOut', access: 'read_write', element: 'f32' }, { name: 'bOut', access: 'read_write', element: 'f32' },
+    ],
+    uniforms: [u32('count'), u32('C'), f32('eps')],
+    workgroupSize: WG,
+    source: () => `${header}
+  if (g >= params.count) { return; }
+  let c = g % params.C;
+  let s = gamma[c] * inverseSqrt(runningVar[c] + params.eps);
+  wOut[g] = w[g] * s;
+  if (g < params.C) { bOut[g] = (${withBias ? 'convBias[g]' : '0.0'} - runningMean[g]) * s + beta[g]; }
+}`,
+  };
+}
+
 export const bnWorkgroups = (threads: number) => Math.ceil(threads / WG);

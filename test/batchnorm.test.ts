@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { batchNorm } from '../engine/ops/batchnorm.js';
+import { batchNorm, foldBatchNorm } from '../engine/ops/batchnorm.js';
 import { tensor } from '../engine/tensor.js';
 import { batchNormCases, bnBound } from './cases/batchnorm.js';
 import { runCase } from './cases/check.js';
@@ -43,6 +43,24 @@ test('batchnorm with fused ReLU: forward equals relu(BN(x)); gradients (training
       { data: uniform(3, 35, 0.5, 1.5), shape: [3] },
       { data: uniform(3, 36, 0.3, 0.6), shape: [3] },
     ], { h: 1e-3 });
+  }
+});
+
+test('folding eval-mode batch norm into conv weights and bias matches the definition', async () => {
+  const [R, C] = [3 * 3 * 5, 6];
+  const w = randn(R * C, 71);
+  const b = randn(C, 72);
+  const gamma = uniform(C, 73, 0.5, 1.5);
+  const beta = randn(C, 74);
+  const rm = randn(C, 75);
+  const rv = uniform(C, 76, 0.2, 2);
+  for (const withBias of [false, true]) {
+    const { weight, bias } = foldBatchNorm(tensor(w, [3, 3, 5, C]), withBias ? tensor(b) : null, tensor(gamma), tensor(beta), tensor(rm), tensor(rv), 1e-5);
+    const s = Float64Array.from(gamma, (g, c) => g / Math.sqrt(rv[c] + 1e-5));
+    // inverseSqrt has 2 ULP of error; then one product (weights) or a product and a sum (bias).
+    assertClose(await weight.toArray(), Float64Array.from(w, (v, i) => v * s[i % C]), (i) => 8 * 2 ** -24 * Math.abs(w[i] * s[i % C]) + 1e-30, 'folded weight');
+    const expected = Float64Array.from(s, (sc, c) => ((withBias ? b[c] : 0) - rm[c]) * sc + beta[c]);
+    assertClose(await bias.toArray(), expected, (c) => 8 * 2 ** -24 * (Math.abs(((withBias ? b[c] : 0) - rm[c]) * s[c]) + Math.abs(beta[c])) + 1e-7, 'folded bias');
   }
 });
 

@@ -137,6 +137,46 @@ test('GPU memory stays flat over 1,000 training steps', async () => {
   opt.dispose();
 });
 
+test('eval mode folds BN (and ReLU) into the convolutions: same logits and input gradients as the unfused layers', async () => {
+  for (const shortcut of ['A', 'B'] as const) {
+    manualSeed(21);
+    const model = resnet20({ shortcut });
+    const opt = new SGD(model.parameters(), { lr: 0.05 });
+    const labels = tensor(Int32Array.from([0, 1, 2, 3]));
+    // A few training steps give the running statistics non-trivial values.
+    for (let i = 0; i < 3; i++) {
+      scope(() => {
+        backward(crossEntropy(model.forward(tensor(uniform(4 * 8 * 8 * 3, 50 + i, 0, 1), [4, 8, 8, 3])).logits, labels));
+        opt.step();
+        opt.zeroGrad();
+      });
+    }
+    model.eval();
+    const data = uniform(4 * 8 * 8 * 3, 60, 0, 1);
+    const inputGrad = async (frozen: boolean) => {
+      model.parameters().forEach((p) => (p.requiresGrad = !frozen));
+      const x = tensor(data, [4, 8, 8, 3]);
+      x.requiresGrad = true;
+      const { logits } = model.forward(x);
+      backward(crossEntropy(logits, labels));
+      model.parameters().forEach((p) => {
+        p.grad?.dispose();
+        p.grad = null;
+      });
+      return { logits: Float64Array.from((await logits.toArray()) as Float32Array), grad: Float64Array.from((await x.grad!.toArray()) as Float32Array) };
+    };
+    const unfused = await inputGrad(false); // parameters want gradients: the layers run unfused
+    const fused = await inputGrad(true);
+    const scale = (v: Float64Array) => Math.max(...Array.from(v, Math.abs));
+    // Folding reassociates (W·x)·s + t as (W·s)·x + t: f32 differences of a few K·u relative to each
+    // layer's scale, compounded over 20 layers (see test/resnet.test.ts for the depth argument).
+    assertClose(fused.logits, unfused.logits, 2e-4 * scale(unfused.logits), `logits (${shortcut})`);
+    assertClose(fused.grad, unfused.grad, 5e-4 * scale(unfused.grad), `input gradient (${shortcut})`);
+    model.dispose();
+    opt.dispose();
+  }
+});
+
 test('eval mode: noGrad records no graph and BN uses running statistics', async () => {
   manualSeed(13);
   const model = new SmallCnn();

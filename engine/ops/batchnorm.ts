@@ -1,6 +1,6 @@
 // Batch normalisation over the channel (last) axis of NHWC activations, with dedicated forward,
 // eval and backward kernels (shaders/batchnorm.ts).
-import { bnApplyGrad, bnEvalStats, bnFinalizeGrad, bnFinalizeStats, bnPartialGrad, bnPartialStats, bnWorkgroups, channelAffine } from '../../shaders/batchnorm.js';
+import { bnApplyGrad, bnEvalStats, bnFold, bnFinalizeGrad, bnFinalizeStats, bnPartialGrad, bnPartialStats, bnWorkgroups, channelAffine } from '../../shaders/batchnorm.js';
 import { record } from '../autograd.js';
 import { runtime } from '../runtime.js';
 import { assertDType, empty, type Tensor } from '../tensor.js';
@@ -122,4 +122,22 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   });
   stats.dispose();
   return result;
+}
+
+/**
+ * Weights and bias of a convolution with eval-mode batch norm folded in (HWIO weights, channel
+ * last), so conv → BN runs as one convolution with a bias epilogue. No autograd: the folded tensors
+ * are constants (use it only when the parameters need no gradients).
+ */
+export function foldBatchNorm(w: Tensor, convBias: Tensor | null, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, eps = 1e-5): { weight: Tensor; bias: Tensor } {
+  const C = w.shape[w.rank - 1];
+  for (const t of [gamma, beta, runningMean, runningVar, ...(convBias ? [convBias] : [])]) {
+    if (t.rank !== 1 || t.shape[0] !== C) throw new Error(`fold_batch_norm: expected [${C}] per-channel tensors for weight ${w.describe()}, got ${t.describe()}`);
+  }
+  const weight = empty(w.shape);
+  const bias = empty([C]);
+  const inputs: Record<string, Tensor> = { w, gamma, beta, runningMean, runningVar, wOut: weight, bOut: bias };
+  if (convBias) inputs.convBias = convBias;
+  run(bnFold(!!convBias), inputs, { count: w.size, C, eps }, bnWorkgroups(w.size), `fold_batch_norm ${shapes(w)}`);
+  return { weight, bias };
 }

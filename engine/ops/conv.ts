@@ -5,6 +5,7 @@ import { record } from '../autograd.js';
 import { assertDType, empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
 import { reduceRaw } from './reduce.js';
+import { reluGradRaw } from './elementwise.js';
 import { shapes } from './run.js';
 import { permuteRaw } from './shape.js';
 
@@ -12,6 +13,8 @@ export interface Conv2dOptions {
   stride?: number | [number, number];
   padding?: number | [number, number];
   dilation?: number | [number, number];
+  /** Apply ReLU in the GEMM's write-out (the gradient is masked by the output). */
+  relu?: boolean;
 }
 
 export interface ConvGeometry {
@@ -139,10 +142,16 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv
   assertDType('conv2d', w, 'f32');
   const g = convGeometry(x, w, options);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Co)) throw new Error(`conv2d: bias must have shape [${g.Co}], got ${bias.describe()} (${shapes(x, w)})`);
-  const y = conv2dForwardRaw(x, w, g, bias ?? undefined);
-  return record('conv2d', [x, w, bias], y, [x, w], (dy, [sx, sw]) => [
-    x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
-    w.requiresGrad ? conv2dWeightGradRaw(sx, dy, g) : null,
-    bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
-  ]);
+  const relu = options.relu ?? false;
+  const y = conv2dForwardRaw(x, w, g, bias ?? undefined, relu);
+  return record(relu ? 'conv2d+relu' : 'conv2d', [x, w, bias], y, relu ? [x, w, y] : [x, w], (gradOut, [sx, sw, sy]) => {
+    const dy = sy ? reluGradRaw(gradOut, sy) : gradOut;
+    const grads = [
+      x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
+      w.requiresGrad ? conv2dWeightGradRaw(sx, dy, g) : null,
+      bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
+    ];
+    if (dy !== gradOut) dy.dispose();
+    return grads;
+  });
 }

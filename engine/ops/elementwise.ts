@@ -207,3 +207,5 @@ export const scaleRaw = (a: Tensor, s: number) => mapRaw(SCALE, [a], s);
 export const mulRaw = (a: Tensor, b: Tensor) => mapRaw(MUL, [a, b]);
 export const subRaw = (a: Tensor, b: Tensor) => mapRaw(SUB, [a, b]);
 export const reluRaw = (a: Tensor) => mapRaw(UNARY.relu.forward, [a]);
+/** g where y > 0, else 0 (the gradient through a ReLU whose output was y). */
+export const reluGradRaw = (g: Tensor, y: Tensor) => mapRaw(RELU_GRAD, [g, y]);
