@@ -64,9 +64,6 @@ export function gpu(): GpuContext {
   return current;
 }
 
-export function gpuReady(): boolean {
-  return current !== null;
-}
 
 async function acquire(options: GpuOptions): Promise<GpuContext> {
   const platform = hasNavigatorGpu() || !isNode ? 'browser' : 'node';

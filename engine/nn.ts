@@ -1,13 +1,13 @@
 // Modules with named parameters and buffers whose names and exported layouts mirror PyTorch's, so
 // a state dict written here loads into the same architecture in PyTorch and back.
-import { isGradEnabled, noGrad } from './autograd.js';
+import { isGradEnabled } from './autograd.js';
 import { batchNorm, foldBatchNorm } from './ops/batchnorm.js';
 import { conv2d } from './ops/conv.js';
-import { full, ones, zeros } from './ops/fill.js';
+import { ones, zeros } from './ops/fill.js';
 import { linear } from './ops/matmul.js';
 import { rand, randn, type Generator } from './ops/random.js';
 import { runtime } from './runtime.js';
-import { tensor, type Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 
 /** A tensor as stored in a checkpoint: PyTorch layout, host memory. */
 export interface HostTensor {
@@ -266,10 +266,4 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = f
   return y;
 }
 
-/** Copies values into a module's tensor without autograd (tests, checkpoint restore). */
-export function assignValues(target: Tensor, values: Float32Array): void {
-  if (values.length !== target.size) throw new Error(`assign: ${values.length} values for ${target.describe()}`);
-  noGrad(() => runtime().upload(target.range, values));
-}
 
-export { full, tensor };

@@ -14,7 +14,7 @@ import { SGD } from '../engine/optim.js';
 import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import type { ResNet } from '../models/resnet.js';
 import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint, type TrainingPosition } from './checkpoint.js';
-import { batchCount, batches, sampleBytes, type ImageDataset } from './data/dataset.js';
+import { batchCount, batches, type ImageDataset } from './data/dataset.js';
 import type { RunStore } from './io/store.js';
 import { createModel, type DatasetName, type ModelName } from './models.js';
 import { SelectivityAccumulator, batchSelectivity, blockNames, type SelectivityReport } from './selectivity.js';
@@ -311,6 +311,3 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   return { config, epochs: rows, testAccuracy: lastRow?.testAccuracy ?? NaN, testLoss: lastRow?.testLoss ?? NaN, finished, model };
 }
 
-export function sampleCount(ds: ImageDataset): number {
-  return ds.size * sampleBytes(ds);
-}
