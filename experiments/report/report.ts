@@ -61,6 +61,17 @@ export interface Figure {
   agrees: boolean | null;
 }
 
+/**
+ * Fewest points a rank correlation needs before the report calls a direction: with 3 points a
+ * Spearman ρ of ±0.5 is one swap, which says nothing.
+ */
+export const MIN_POINTS_FOR_VERDICT = 4;
+
+/** The verdict of a correlation whose expected sign is `sign`, or null with too few points. */
+function signVerdict(points: number, rho: number, sign: 1 | -1): boolean | null {
+  return points >= MIN_POINTS_FOR_VERDICT && Number.isFinite(rho) ? Math.sign(rho) === sign : null;
+}
+
 const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
 
@@ -76,7 +87,7 @@ function correlationText(xs: number[], ys: number[]): { r: number; rho: number; 
 }
 
 function verdict(agrees: boolean | null): string {
-  return agrees === null ? 'Too few finished runs to tell.' : agrees ? 'This sweep agrees.' : 'This sweep does not agree.';
+  return agrees === null ? `Too few points to tell (a verdict needs at least ${MIN_POINTS_FOR_VERDICT}).` : agrees ? 'This sweep agrees.' : 'This sweep does not agree.';
 }
 
 const alphaName = (a: number) => `α = ${a}`;
@@ -90,7 +101,7 @@ export function buildFigures(runs: RunRecord[]): Figure[] {
   if (withSi.length) {
     const siByAlpha = perAlpha(withSi, si);
     const rho = spearman(siByAlpha.map((p) => p[0]), siByAlpha.map((p) => p[1]));
-    const agrees = siByAlpha.length >= 3 ? rho > 0 : null;
+    const agrees = signVerdict(siByAlpha.length, rho, 1);
     figures.push({
       id: 'selectivity-vs-alpha',
       title: 'Class selectivity and test accuracy vs α',
@@ -129,7 +140,7 @@ export function buildFigures(runs: RunRecord[]): Figure[] {
       agrees: null,
     });
     const rhoMca = spearman(mca.map((p) => p[0]), mca.map((p) => p[1]));
-    const agreesMca = mca.length >= 3 && Number.isFinite(rhoMca) ? rhoMca < 0 : null;
+    const agreesMca = signVerdict(mca.length, rhoMca, -1);
     figures.push({
       id: 'mca-vs-alpha',
       title: 'Mean corruption accuracy vs α',
@@ -142,7 +153,7 @@ export function buildFigures(runs: RunRecord[]): Figure[] {
       const xs = both.map((r) => r.selectivity!.overall);
       const ys = both.map((r) => r.corruptions!.mCA);
       const c = correlationText(xs, ys);
-      const agrees = both.length >= 3 && Number.isFinite(c.rho) ? c.rho < 0 : null;
+      const agrees = signVerdict(both.length, c.rho, -1);
       figures.push({
         id: 'si-vs-mca',
         title: 'Selectivity vs corruption robustness',
@@ -176,7 +187,7 @@ export function buildFigures(runs: RunRecord[]): Figure[] {
       const xs = both.map((r) => r.selectivity!.overall);
       const ys = both.map((r) => r.attacks[norm].auc);
       const c = correlationText(xs, ys);
-      const agrees = both.length >= 3 && Number.isFinite(c.rho) ? c.rho > 0 : null;
+      const agrees = signVerdict(both.length, c.rho, 1);
       figures.push({
         id: `si-vs-auc-${norm}`,
         title: `Selectivity vs worst-case robustness (PGD ${label})`,
@@ -207,12 +218,12 @@ export function buildFigures(runs: RunRecord[]): Figure[] {
       caption: (() => {
         const both = withD.filter((r) => r.selectivity);
         const c = correlationText(both.map((r) => r.selectivity!.overall), both.map((r) => dimOf(r, 'clean')));
-        return `Paper: early-layer dimensionality is inversely related to selectivity. ${c.text} (SI vs clean dimensionality of ${early}). ${verdict(both.length >= 3 && Number.isFinite(c.rho) ? c.rho < 0 : null)}`;
+        return `Paper: early-layer dimensionality is inversely related to selectivity. ${c.text} (SI vs clean dimensionality of ${early}). ${verdict(signVerdict(both.length, c.rho, -1))}`;
       })(),
       agrees: (() => {
         const both = withD.filter((r) => r.selectivity);
         const rho = spearman(both.map((r) => r.selectivity!.overall), both.map((r) => dimOf(r, 'clean')));
-        return both.length >= 3 && Number.isFinite(rho) ? rho < 0 : null;
+        return signVerdict(both.length, rho, -1);
       })(),
     });
     const increase = (kind: string) => meanOf(withD.map((r) => dimOf(r, kind) - dimOf(r, 'clean')).filter(Number.isFinite));
@@ -237,7 +248,7 @@ export function buildFigures(runs: RunRecord[]): Figure[] {
     const variability = (r: RunRecord) => meanOf(r.gradients!.layers.map((l) => l.cvSamples));
     const both = withG.filter((r) => r.selectivity);
     const c = correlationText(both.map((r) => r.selectivity!.overall), both.map(variability));
-    const agrees = both.length >= 3 && Number.isFinite(c.rho) ? c.rho > 0 : null;
+    const agrees = signVerdict(both.length, c.rho, 1);
     figures.push({
       id: 'gradient-variability',
       title: 'Input-gradient variability vs α',
