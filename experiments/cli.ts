@@ -1,6 +1,7 @@
 // The command-line entry point: `node dist/experiments/cli.js <command> [options]` (npm run cli -- …).
 import { destroyGpu, initGpu } from '../engine/device.js';
 import '../engine/ops/index.js';
+import { applyTunedTile } from './autotune.js';
 import { UsageError } from './cli/args.js';
 
 const commands: Record<string, { summary: string; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
@@ -16,6 +17,7 @@ const commands: Record<string, { summary: string; run: () => Promise<(argv: stri
   'eval-corruptions': { summary: 'accuracy per corruption × severity, mCA and drop from clean (CSV, JSON, SVG)', run: async () => (await import('./cli/corruptions.js')).evalCorruptionsCommand },
   'corruption-gallery': { summary: 'one test image under every corruption and severity (PNG or SVG)', run: async () => (await import('./cli/corruptions.js')).galleryCommand },
   attack: { summary: 'robust accuracy under PGD / FGSM (L∞ or L2) over an ε grid: CSV, JSON with AUC, SVG charts', run: async () => (await import('./cli/attack.js')).attackCommand },
+  autotune: { summary: 'choose the fastest GEMM tile for this adapter (cached for later commands)', run: async () => (await import('./cli/autotune.js')).autotuneCommand },
   bench: { summary: 'kernel and model benchmarks (same as npm run bench)', run: async () => (await import('./bench.js')).main },
 };
 
@@ -35,7 +37,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const run = await command.run();
-  if (!rest.includes('--help') && !rest.includes('-h')) await initGpu();
+  if (!rest.includes('--help') && !rest.includes('-h')) {
+    await initGpu();
+    // An earlier `autotune` on this adapter picked the GEMM tile (autotune itself re-measures).
+    if (name !== 'autotune') await applyTunedTile();
+  }
   await run(rest);
   return 0;
 }

@@ -7,6 +7,7 @@ import { gpu } from '../engine/device.js';
 import { augmentImages, imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
 import { addRaw, mulScalar, scaleRaw, sub } from '../engine/ops/elementwise.js';
 import { full } from '../engine/ops/fill.js';
+import { gemmTile } from '../engine/ops/gemm.js';
 import { crossEntropy, crossEntropyPerSample, predictions } from '../engine/ops/loss.js';
 import { Generator } from '../engine/ops/random.js';
 import { sum } from '../engine/ops/reduce.js';
@@ -189,7 +190,8 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   validateConfig(config);
   const { store, train: trainData, test: testData } = io;
   const log = io.log ?? (() => {});
-  const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, ...io.describe };
+  // The GEMM tile sets the order of summation, so a resumed run must use the one it started with.
+  const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
   const model = createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);

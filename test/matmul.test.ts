@@ -4,7 +4,9 @@ import { linear, matmul, matmulRaw } from '../engine/ops/matmul.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
 import { linearInputs, matmulCases } from './cases/matmul.js';
-import { gradCheck, randn, setupGpu } from './helpers.js';
+import { chooseTiling } from '../engine/ops/gemm.js';
+import { assertClose, dotBound, gradCheck, randn, setupGpu } from './helpers.js';
+import { matmulRef } from './reference/matmul.js';
 
 test.before(setupGpu);
 
@@ -38,6 +40,40 @@ test('linear matches x·Wᵀ + b and its gradient', async () => {
     { data: w, shape: [3, 5] },
     { data: bias, shape: [3] },
   ]);
+});
+
+test('every autotune tile candidate computes the same products (matmul and the three conv directions)', async () => {
+  const { TILE_CANDIDATES, DEFAULT_TILE, setGemmTile } = await import('../engine/ops/gemm.js');
+  const { conv2dDataGradRaw, conv2dForwardRaw, conv2dWeightGradRaw, convGeometry } = await import('../engine/ops/conv.js');
+  const { conv2dRef, conv2dDataGradRef, conv2dWeightGradRef } = await import('./reference/conv.js');
+  const a = randn(19 * 23, 1);
+  const b = randn(23 * 37, 2);
+  const s = { N: 2, H: 6, W: 6, Ci: 8, Co: 12, KH: 3, KW: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1 };
+  const x = randn(2 * 6 * 6 * 8, 3);
+  const w = randn(3 * 3 * 8 * 12, 4);
+  const dy = randn(2 * 6 * 6 * 12, 5);
+  try {
+    for (const tile of TILE_CANDIDATES) {
+      setGemmTile(tile);
+      const ref = matmulRef(a, [1, 19, 23], b, [1, 23, 37]);
+      const { splits } = chooseTiling(19, 37, 23, 1);
+      assertClose(await matmulRaw(tensor(a, [19, 23]), tensor(b, [23, 37])).toArray(), ref.value, dotBound(23 + splits, ref.absSum), `matmul, tile ${tile.tm}×${tile.tn}`);
+      const tx = tensor(x, [2, 6, 6, 8]);
+      const tw = tensor(w, [3, 3, 8, 12]);
+      const tdy = tensor(dy, [2, 6, 6, 12]);
+      const g = convGeometry(tx, tw, { padding: 1 });
+      for (const [name, got, want, K] of [
+        ['forward', conv2dForwardRaw(tx, tw, g), conv2dRef(x, w, s), 72],
+        ['data-grad', conv2dDataGradRaw(tdy, tw, g), conv2dDataGradRef(dy, w, s), 108],
+        ['weight-grad', conv2dWeightGradRaw(tx, tdy, g), conv2dWeightGradRef(x, dy, s), 72 + 64],
+      ] as const) {
+        assertClose(await got.toArray(), want.value, dotBound(K + 64, want.absSum), `conv ${name}, tile ${tile.tm}×${tile.tn}`);
+      }
+    }
+  } finally {
+    setGemmTile(DEFAULT_TILE);
+  }
+  assert.throws(() => setGemmTile({ tm: 3, tn: 5 }), /not one of/);
 });
 
 test.run();

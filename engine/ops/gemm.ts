@@ -37,9 +37,34 @@ export interface GemmTiling {
   kChunk: number;
 }
 
+/** Rows × columns of C per thread. */
+export interface TileShape {
+  tm: number;
+  tn: number;
+}
+
+/** What a short autotune tries (experiments/autotune.ts); 8×16 is the default. */
+export const TILE_CANDIDATES: readonly TileShape[] = [{ tm: 8, tn: 16 }, { tm: 4, tn: 16 }, { tm: 8, tn: 8 }, { tm: 4, tn: 8 }, { tm: 16, tn: 8 }, { tm: 4, tn: 4 }];
+export const DEFAULT_TILE: TileShape = { tm: 8, tn: 16 };
+
+let tile: TileShape = DEFAULT_TILE;
+
+/**
+ * Sets the largest tile GEMMs use on this device (smaller matrices still get smaller tiles). The
+ * tile changes the order of summation, so record it with results that must be reproducible.
+ */
+export function setGemmTile(shape: TileShape): void {
+  if (!TILE_CANDIDATES.some((c) => c.tm === shape.tm && c.tn === shape.tn)) throw new Error(`gemm tile ${shape.tm}×${shape.tn} is not one of ${TILE_CANDIDATES.map((c) => `${c.tm}×${c.tn}`).join(', ')}`);
+  tile = { ...shape };
+}
+
+export function gemmTile(): TileShape {
+  return { ...tile };
+}
+
 export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true): GemmTiling {
-  const tm = M >= 8 ? 8 : 4;
-  const tn = N >= 16 ? 16 : N >= 8 ? 8 : 4;
+  const tm = M >= tile.tm ? tile.tm : 4;
+  const tn = N >= tile.tn ? tile.tn : N >= 8 ? Math.min(8, tile.tn) : 4;
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
   let splits = 1;
   if (allowSplit && threads < TARGET_THREADS && K >= 2 * MIN_K_PER_SPLIT) {
