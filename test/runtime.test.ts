@@ -75,6 +75,18 @@ test('scope releases everything when its function throws', () => {
   assert.is(runtime().pool.snapshot().inUseBytes, before);
 });
 
+test('full writes one bit pattern per element for every dtype (odd sizes included)', async () => {
+  const { full, zeros, ones } = await import('../engine/ops/fill.js');
+  for (const n of [1, 3, 1001]) {
+    assert.equal(Array.from(await full([n], -2.5).toArray()), new Array(n).fill(-2.5));
+    assert.equal(Array.from(await full([n], -7, 'i32').toArray()), new Array(n).fill(-7));
+    assert.equal(Array.from(await full([n], 4294967295, 'u32').toArray()), new Array(n).fill(4294967295));
+  }
+  assert.equal(Array.from(await zeros([2, 3]).toArray()), [0, 0, 0, 0, 0, 0]);
+  assert.equal(Array.from(await ones([5]).toArray()), [1, 1, 1, 1, 1]);
+  assert.is(full([0, 4], 1).size, 0);
+});
+
 test('size classes bound slack at 25%', () => {
   for (const n of [1, 255, 256, 257, 1000, 4096, 5000, 123457, 1 << 20]) {
     const c = sizeClass(n);
