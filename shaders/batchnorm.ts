@@ -60,6 +60,14 @@ const f32In = (name: string): StorageBinding => ({ name, access: 'read', element
 /** x [R, C] → partial [chunks, 2, C] of shifted Σ(x − k) and Σ(x − k)². */
 export const bnPartialStats = chunkSums('bn_partial_stats', [f32In('x')], 'let shift = x[c];', 'let d = x[i] - shift;', 'd', 'd * d');
 
+/** Writes channel g's stats rows (mean, invstd, scale = γ·invstd, shift = β − mean·scale, 0). */
+const WRITE_STATS = `let scale = gamma[g] * invstd;
+  stats[g] = mean;
+  stats[C + g] = invstd;
+  stats[2u * C + g] = scale;
+  stats[3u * C + g] = beta[g] - mean * scale;
+  stats[4u * C + g] = 0.0;`;
+
 /**
  * partial [chunks, 2, C], x (for the shifts), gamma, beta → stats [5, C] = (mean, invstd, scale,
  * shift, 0); runningMean/runningVar updated in place with `momentum` (unbiased variance, as PyTorch).
@@ -86,12 +94,7 @@ export const bnFinalizeStats: Program = {
   let variance = max(sumsq / n - dmean * dmean, 0.0);
   let mean = x[g] + dmean;
   let invstd = inverseSqrt(variance + params.eps);
-  let scale = gamma[g] * invstd;
-  stats[g] = mean;
-  stats[C + g] = invstd;
-  stats[2u * C + g] = scale;
-  stats[3u * C + g] = beta[g] - mean * scale;
-  stats[4u * C + g] = 0.0;
+  ${WRITE_STATS}
   if (params.updateRunning == 1u) {
     let m = params.momentum;
     let unbiased = variance * n / max(n - 1.0, 1.0);
@@ -118,12 +121,7 @@ export const bnEvalStats: Program = {
   if (g >= C) { return; }
   let mean = runningMean[g];
   let invstd = inverseSqrt(runningVar[g] + params.eps);
-  let scale = gamma[g] * invstd;
-  stats[g] = mean;
-  stats[C + g] = invstd;
-  stats[2u * C + g] = scale;
-  stats[3u * C + g] = beta[g] - mean * scale;
-  stats[4u * C + g] = 0.0;
+  ${WRITE_STATS}
 }`,
 };
 

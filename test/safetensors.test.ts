@@ -11,8 +11,6 @@ import { writeFileAtomic } from '../experiments/io/atomic.js';
 const dir = mkdtempSync(join(tmpdir(), 'safetensors-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Asserts `fn` throws an Error whose message contains every fragment. */
-
 const ascii = (s: string) => new TextEncoder().encode(s);
 const concat = (...parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
