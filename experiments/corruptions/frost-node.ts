@@ -38,7 +38,9 @@ export function loadFrostTextures(dir: string): Tensor[] {
   } catch (error) {
     throw new Error(`loadFrostTextures: cannot read directory ${dir}: ${(error as Error).message}`);
   }
-  const published = FROST_FILES.filter((f) => names.includes(f));
+  // A JPEG's lossless PNG twin (frostN.png beside frostN.jpg) is the libjpeg decoding the published
+  // code sees; jpeg-js decodes a few levels apart, so the twin is preferred when present.
+  const published = FROST_FILES.map((f) => (f.endsWith('.jpg') && names.includes(f.replace(/\.jpg$/, '.png')) ? f.replace(/\.jpg$/, '.png') : f)).filter((f) => names.includes(f));
   const files = published.length > 0 ? published : names.filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
   if (files.length === 0) throw new Error(`loadFrostTextures: no frost textures (${FROST_FILES.join(', ')}) in ${dir}`);
   return files.map((f) => imageTensor(decodeImageBytes(new Uint8Array(readFileSync(join(dir, f))), join(dir, f)), f));
