@@ -16,6 +16,8 @@ export interface GpuInfo {
   /** 'node' when driven through Dawn's Node bindings, 'browser' for navigator.gpu. */
   platform: 'node' | 'browser';
   features: string[];
+  /** The subgroup size when the adapter has subgroups of one fixed size (e.g. 8 on llvmpipe with AVX2), else null. */
+  subgroupSize: number | null;
 }
 
 export interface GpuContext {
@@ -116,11 +118,18 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
       architecture: info.architecture ?? '',
       platform,
       features: [...device.features].map(String).sort(),
+      subgroupSize: fixedSubgroupSize(device, info),
     },
     wait: platform === 'node' ? waitWithoutSpin : (p) => p,
     hasFeature: (name) => device.features.has(name),
   };
   return ctx;
+}
+
+function fixedSubgroupSize(device: GPUDevice, info: GPUAdapterInfo): number | null {
+  if (!device.features.has('subgroups')) return null;
+  const sizes = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return sizes.subgroupMinSize && sizes.subgroupMinSize === sizes.subgroupMaxSize ? sizes.subgroupMinSize : null;
 }
 
 // While a mapAsync/onSubmittedWorkDone is pending, dawn.node polls its event queue by calling the

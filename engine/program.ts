@@ -26,6 +26,8 @@ export interface Program {
   readonly workgroupSize: number;
   /** Set when the source uses f16 (needs the adapter's shader-f16 feature). */
   readonly f16?: boolean;
+  /** Set when the source uses subgroup builtins (needs the adapter's subgroups feature). */
+  readonly subgroups?: boolean;
   /** The shader body: helper functions and `fn main`. Declarations are prepended by the runtime. */
   source(): string;
 }
@@ -50,6 +52,7 @@ export function uniformBytes(fields: readonly UniformField[]): number {
 export function assembleSource(program: Program, enableF16: boolean): string {
   const lines: string[] = [];
   if (enableF16) lines.push('enable f16;');
+  if (program.subgroups) lines.push('enable subgroups;');
   const fields = program.uniforms.length > 0 ? program.uniforms : [{ name: '_unused', type: 'u32' as const }];
   lines.push(`struct Params {\n${fields.map((f) => `  ${f.name}: ${f.type},`).join('\n')}\n}`);
   lines.push('@group(0) @binding(0) var<uniform> params: Params;');

@@ -37,6 +37,11 @@ export interface OperandReader {
   load(t: number, kk: number): string;
   /** vec4 load: along K for slot t (kk = 0), or along the outer dim for group t at k + kk. */
   loadVec(t: number, kk: number): string;
+  /**
+   * The same vec4 load with a runtime group index and k offset (u32 WGSL expressions); readers that
+   * offer it let a subgroup share one B tile (see GemmConfig.subgroupSize).
+   */
+  loadVecDynamic?(t: string, kk: string): string;
 }
 
 export interface GemmConfig {
@@ -58,6 +63,15 @@ export interface GemmConfig {
    * in the output. Default: row-major [M, N]. Strided outputs (sub-pixel convolution phases) use it.
    */
   rowOffset?: { key: string; uniforms: UniformField[]; expr: (m: string) => string };
+  /**
+   * Subgroup size S (fixed on the adapter) when B's row tile is shared across a subgroup: the lanes of
+   * a subgroup take consecutive row tiles of the same column tile, each loads 1/S of the 4×TN B block
+   * and subgroupBroadcast hands every lane the rest. On CPU backends, where each lane's load is a
+   * separate memory access, this cuts B's loads S-fold. Needs a B reader with loadVecDynamic.
+   */
+  subgroupSize?: number;
+  /** Threads per workgroup (default 64); a subgroup-shared GEMM with few row tiles uses one subgroup. */
+  workgroupSize?: number;
   label: string;
 }
 
@@ -70,12 +84,12 @@ const WG = 64;
 export function gemmProgram(cfg: GemmConfig): Program {
   const { a, b, tm, tn } = cfg;
   if (tn % 4 !== 0 || tm % 4 !== 0) throw new Error(`gemm: tile ${tm}x${tn} must be multiples of 4`);
-  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}`;
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
   const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
   const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms, ...(cfg.rowOffset?.uniforms ?? [])];
   // Readers of one conv share geometry uniforms: declare each name once.
   const uniforms = all.filter((f, i) => all.findIndex((g) => g.name === f.name) === i);
-  return { key, bindings, uniforms, workgroupSize: WG, source: () => gemmSource(cfg) };
+  return { key, bindings, uniforms, workgroupSize: cfg.workgroupSize ?? WG, subgroups: !!cfg.subgroupSize, source: () => gemmSource(cfg) };
 }
 
 function gemmSource(cfg: GemmConfig): string {
@@ -117,7 +131,20 @@ function gemmSource(cfg: GemmConfig): string {
   }
   // bVec(kk, j): vec4 of B(k+kk, n0+4j .. n0+4j+3)
   let bVec: (kk: number, j: number) => string;
-  if (!b.kContiguous && b.vec4) {
+  const S = cfg.subgroupSize;
+  if (S && !b.kContiguous && b.vec4 && b.loadVecDynamic) {
+    // Value v = kk·TN/4 + j of the block is loaded by lane v mod S as its (v div S)-th load.
+    const values = 4 * tn4;
+    for (let r = 0; r * S < values; r++) {
+      const v = `min(${r * S}u + sid, ${values - 1}u)`;
+      const load = b.loadVecDynamic(`(${v} % ${tn4}u)`, `(${v} / ${tn4}u)`);
+      L.push(`let bl${r} = ${kMasked(b) ? `select(vec4<f32>(), ${load}, k + ${v} / ${tn4}u < kEnd)` : load};`);
+    }
+    bVec = (kk, j) => {
+      const v = kk * tn4 + j;
+      return `subgroupBroadcast(bl${Math.floor(v / S)}, ${v % S}u)`;
+    };
+  } else if (!b.kContiguous && b.vec4) {
     for (const kk of range(4)) for (const j of range(tn4)) L.push(`let b${kk}_${j} = ${mask(b, 'vec4<f32>()', b.loadVec(j, kk), kk)};`);
     bVec = (kk, j) => `b${kk}_${j}`;
   } else if (b.vec4) {
@@ -159,9 +186,15 @@ function gemmSource(cfg: GemmConfig): string {
 
   const helpers = [...new Set([a.functions ?? '', b.functions ?? ''])].join('\n');
   return `${helpers}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-    let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+@compute @workgroup_size(${cfg.workgroupSize ?? WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32${S ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {
+    ${S ? `// A workgroup takes one column tile (wid.y) and consecutive row tiles, so every lane of a
+    // subgroup shares the B block. Lanes past the last row keep running (they compute clamped rows
+    // and store nothing): subgroupBroadcast needs the whole subgroup.
+    let m0 = (wid.x * WORKGROUP_SIZE + lidx) * ${tm}u;
+    let n0 = wid.y * ${tn}u;
+    let split = wid.z % params.splits;
+    let batch = wid.z / params.splits;` : `let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
     let tilesN = (params.N + ${tn - 1}u) / ${tn}u;
     let tiles = ((params.M + ${tm - 1}u) / ${tm}u) * tilesN;
     if (g >= tiles * params.splits * params.batches) { return; }
@@ -169,7 +202,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let split = (g / tiles) % params.splits;
     let tile = g % tiles;
     let m0 = (tile / tilesN) * ${tm}u;
-    let n0 = (tile % tilesN) * ${tn}u;
+    let n0 = (tile % tilesN) * ${tn}u;`}
     let kBegin = split * params.kChunk;
     let kEnd = min(params.K, kBegin + params.kChunk);
     // partial results of split s land in slice s of C (summed by a reduction afterwards)
@@ -185,8 +218,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }`;
 }
 
-/** Threads a GEMM dispatch needs, and the workgroups that cover them. */
-export function gemmWorkgroups(M: number, N: number, tm: number, tn: number, splits: number, batches: number): number {
+/** Workgroups covering a GEMM: linear, or row-tile groups × column tiles × (splits · batches) with subgroups. */
+export function gemmWorkgroups(M: number, N: number, tm: number, tn: number, splits: number, batches: number, subgroups = false, workgroupSize = WG): number | [number, number, number] {
+  if (subgroups) return [Math.ceil(Math.ceil(M / tm) / workgroupSize), Math.ceil(N / tn), splits * batches];
   return Math.ceil((Math.ceil(M / tm) * Math.ceil(N / tn) * splits * batches) / WG);
 }
 
@@ -215,5 +249,8 @@ export function matrixReader(name: 'A' | 'B', kContiguous: boolean, vec4: boolea
     kSetup: () => '',
     load: (t, kk) => (kContiguous ? `${buf}[${start(t)} + k + ${kk}u]` : `${buf}[${start(t)} + (k + ${kk}u) * ${ld}]`),
     loadVec: (t, kk) => (kContiguous ? `${buf}[${start(t)} + k / 4u]` : `${buf}[${start(t)} + (k + ${kk}u) * ${name}ld4]`),
+    ...(vec4 && !kContiguous
+      ? { loadVecDynamic: (t: string, kk: string) => `${buf}[(batch * ${bs} + min(${name === 'A' ? 'm0' : 'n0'} + 4u * ${t}, params.${name === 'A' ? 'M' : 'N'} - 4u)) / 4u + (k + ${kk}) * ${name}ld4]` }
+      : {}),
   };
 }

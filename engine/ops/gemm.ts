@@ -1,5 +1,6 @@
 // Chooses tiles and K-splits for the GEMM core and runs it: shared by matmul, linear and conv.
 import { gemmProgram, gemmWorkgroups, type GemmConfig, type OperandReader } from '../../shaders/gemm.js';
+import { gpu } from '../device.js';
 import { empty, type Tensor } from '../tensor.js';
 import { addRaw, reluRaw } from './elementwise.js';
 import { reduceRaw } from './reduce.js';
@@ -75,6 +76,29 @@ export function chooseTiling(M: number, N: number, K: number, batches: number, a
   return { tm, tn, splits, kChunk: Math.max(kChunk, 4) };
 }
 
+let subgroupsEnabled = true;
+// Threads per GEMM workgroup (shaders/gemm.ts): a subgroup must divide it.
+const WORKGROUP = 64;
+
+/** Turns the subgroup-shared B tile off (benchmark comparisons, or adapters where it does not pay). */
+export function setGemmSubgroups(enabled: boolean): void {
+  subgroupsEnabled = enabled;
+}
+
+/**
+ * The subgroup size to share B tiles with, when the adapter and the reader allow it and the row
+ * tiles fill the workgroups: lanes past the last row still run (subgroup operations need them), so
+ * a GEMM with few row tiles (a weight gradient, M = KH·KW·Cin) would mostly compute nothing.
+ */
+function subgroupSharing(b: OperandReader, rowTiles: number): { subgroupSize: number; workgroupSize: number } | undefined {
+  const size = gpu().info.subgroupSize;
+  if (!subgroupsEnabled || !size || WORKGROUP % size !== 0 || b.kContiguous || !b.vec4 || !b.loadVecDynamic) return undefined;
+  const idle = (group: number) => (Math.ceil(rowTiles / group) * group - rowTiles) / (Math.ceil(rowTiles / group) * group);
+  // Full workgroups when the rows fill them; else one subgroup per workgroup.
+  for (const workgroupSize of [WORKGROUP, size]) if (idle(workgroupSize) <= 0.25) return { subgroupSize: size, workgroupSize };
+  return undefined;
+}
+
 /** Runs C[batches, M, N] = A·B (+ bias, ReLU) and returns C. */
 export function gemm(p: GemmProblem): Tensor {
   const batches = p.batches ?? 1;
@@ -82,12 +106,13 @@ export function gemm(p: GemmProblem): Tensor {
   const { tm, tn, splits, kChunk } = chooseTiling(p.M, p.N, p.K, batches, !direct);
   const vecStore = p.N % 4 === 0;
   const fused = splits === 1;
-  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, bias: fused && !!p.bias, relu: fused && !!p.relu, rowOffset: p.rowOffset, label: p.label });
+  const sharing = subgroupSharing(p.b, Math.ceil(p.M / tm));
+  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, bias: fused && !!p.bias, relu: fused && !!p.relu, rowOffset: p.rowOffset, label: p.label });
   const out = p.output ?? empty([batches * splits * p.M * p.N]);
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
   if (fused && p.bias) tensors.bias = p.bias;
   const uniforms = { ...p.uniforms, M: p.M, N: p.N, K: p.K, kChunk, splits, batches };
-  if (p.M * p.N > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches), p.label);
+  if (p.M * p.N > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches, !!sharing, sharing?.workgroupSize), p.label);
   if (fused) return out;
   const summed = reduceRaw('sum', out, batches, splits, p.M * p.N);
   out.dispose();
