@@ -268,6 +268,32 @@ export function convPhaseDataGradB(vec4: boolean): OperandReader {
     (t, k) => `(${tap(`((${k} / params.Co) / params.nkw)`, `((${k} / params.Co) % params.nkw)`)}) * params.Ci * params.Co + bo${t} + ${k} % params.Co`);
 }
 
+/**
+ * The same B from weights pre-transposed to [KH, KW, Co, Ci]: B[k=(t,u,co), n=ci] then runs along ci,
+ * i.e. along N, so a subgroup can share its tile (loadVecDynamic). Needs Co and Ci multiples of 4.
+ */
+export function convPhaseDataGradBNk(): OperandReader {
+  const vars = ['bco', 'bui', 'bti'];
+  const radices = ['params.Co', 'params.nkw'];
+  return {
+    key: 'cpBt4',
+    bindings: [{ name: 'wtbuf', access: 'read', element: 'vec4<f32>' }],
+    uniforms: [...convUniforms, ...phaseUniforms],
+    kContiguous: false,
+    vec4: true,
+    outerSetup: (t, o) => `let bo${t} = ${o};`,
+    kInit: (k) => carryInit(vars, radices, k),
+    // The 4 k's of a block are 4 consecutive co of one tap: rows prow … prow + 3 of Wt viewed as [·, Ci].
+    kSetup: () => 'let prow = ((params.kh0 + params.sh * bti) * params.KW + params.kw0 + params.sw * bui) * params.Co + bco;',
+    kNext: () => carryStep(vars, radices, '4u'),
+    load: () => {
+      throw new Error('convPhaseDataGradBNk is vectorised only');
+    },
+    loadVec: (t, kk) => `wtbuf[((prow + ${kk}u) * params.Ci + bo${t}) / 4u]`,
+    loadVecDynamic: (t, kk) => `wtbuf[((prow + ${kk}) * params.Ci + min(n0 + 4u * ${t}, params.Ci - 4u)) / 4u]`,
+  };
+}
+
 /** Row m of a phase GEMM lands at input pixel (n, pa + s·i, pb + s·j). */
 export const phaseRowOffset = {
   key: 'phase',
