@@ -10,6 +10,8 @@ export interface StorageBinding {
   /** 'read' binds as read-only storage; 'read_write' for outputs. */
   access: 'read' | 'read_write';
   element: StorageElement;
+  /** Holds an f16 tensor, two values per 32-bit word (element u32, vec2<u32> or vec4<u32>). */
+  half?: boolean;
 }
 
 export interface UniformField {

@@ -2,9 +2,16 @@
 // contiguous row-major, so reshape is free. Lifetime is explicit: `dispose()` or a `scope()`.
 import { runtime, type BufferRange } from './runtime.js';
 import type { GradNode } from './autograd.js';
+import { decodeHalves, encodeHalves } from './half.js';
 
-export type DType = 'f32' | 'i32' | 'u32';
-export type TypedArrayFor<D extends DType> = D extends 'f32' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
+/** f16 is a storage type: two values packed per 32-bit word, read and written by kernels as f32. */
+export type DType = 'f32' | 'f16' | 'i32' | 'u32';
+export type TypedArrayFor<D extends DType> = D extends 'f32' | 'f16' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
+
+export const bytesPerElement = (dtype: DType): number => (dtype === 'f16' ? 2 : 4);
+
+/** Bytes a tensor's buffer range takes: whole 32-bit words, at least one. */
+export const storageBytes = (size: number, dtype: DType): number => Math.max(4, Math.ceil((size * bytesPerElement(dtype)) / 4) * 4);
 export type Shape = readonly number[];
 
 /** Shared GPU memory behind one or more tensor handles (a tensor and its reshapes, saved copies). */
@@ -39,6 +46,11 @@ export class Tensor {
     this.size = numel(shape);
     this.storage = storage;
     trackInScope(this);
+  }
+
+  /** 32-bit words the values take (f16 packs two per word). */
+  get storageWords(): number {
+    return Math.ceil((this.size * bytesPerElement(this.dtype)) / 4);
   }
 
   get rank(): number {
@@ -88,8 +100,9 @@ export class Tensor {
 
   /** Copies the values to the host. Flushes pending GPU work; never call inside a hot loop. */
   async toArray(): Promise<TypedArrayFor<this['dtype']>> {
-    const bytes = await runtime().read(this.range, this.size * 4);
-    return (this.dtype === 'f32' ? new Float32Array(bytes) : this.dtype === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes)) as TypedArrayFor<this['dtype']>;
+    const bytes = await runtime().read(this.range, storageBytes(this.size, this.dtype));
+    const values = this.dtype === 'f32' ? new Float32Array(bytes, 0, this.size) : this.dtype === 'f16' ? decodeHalves(new Uint16Array(bytes, 0, this.size)) : this.dtype === 'i32' ? new Int32Array(bytes, 0, this.size) : new Uint32Array(bytes, 0, this.size);
+    return values as TypedArrayFor<this['dtype']>;
   }
 
   /** The single value of a one-element tensor. */
@@ -126,7 +139,7 @@ export function numel(shape: Shape): number {
 
 /** An uninitialised tensor backed by a pooled buffer. Ops fill it; users want zeros/tensor instead. */
 export function empty(shape: Shape, dtype: DType = 'f32'): Tensor {
-  const bytes = Math.max(4, numel(shape) * 4);
+  const bytes = storageBytes(numel(shape), dtype);
   const buffer = runtime().pool.acquire(bytes, `tensor [${shape}]`);
   return new Tensor([...shape], dtype, new Storage({ buffer, offset: 0, size: bytes }, true));
 }
@@ -142,7 +155,7 @@ export function tensor(data: ArrayLike<number> | Float32Array | Int32Array | Uin
   const dims = shape ?? [data.length];
   if (numel(dims) !== data.length) throw new Error(`tensor(): ${data.length} values do not fill shape [${dims}] (${numel(dims)} elements)`);
   const t = empty(dims, inferred);
-  const host = inferred === 'f32' ? Float32Array.from(data) : inferred === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);
+  const host = inferred === 'f32' ? Float32Array.from(data) : inferred === 'f16' ? encodeHalves(data) : inferred === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);
   if (host.length > 0) runtime().upload(t.range, host);
   return t;
 }

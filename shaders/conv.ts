@@ -6,7 +6,7 @@
 // On the vectorised paths the K index is carried as mixed-radix digits that the loop advances
 // (kInit/kNext), so the hot loop never divides: integer division has no SIMD form on CPUs.
 import { i32, u32, type UniformField } from '../engine/program.js';
-import { matrixReader, type OperandReader } from './gemm.js';
+import { matrixReader, operandStorage, type OperandReader } from './gemm.js';
 
 /** Geometry uniforms shared by the conv readers (all u32; pads are applied as signed offsets). */
 export const convUniforms: UniformField[] = ['H', 'W', 'Ci', 'Ho', 'Wo', 'Co', 'KW', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw'].map(u32);
@@ -38,18 +38,14 @@ function carryInit(vars: string[], radices: string[], start: string): string {
 
 // Reads x (NHWC) at (base, h, w, c), zero outside the image. Coordinates are clamped before the load
 // so the address is always valid and the select keeps lanes branch-free.
-const X_LOAD = `
-fn xLoad1(base: u32, h: i32, w: i32, c: u32) -> f32 {
+function xLoad(vec4: boolean, store: ReturnType<typeof operandStorage>): string {
+  return `${store.functions}
+fn xLoad${vec4 ? 4 : 1}(base: u32, h: i32, w: i32, c: u32) -> ${vec4 ? 'vec4<f32>' : 'f32'} {
   let inside = h >= 0 && w >= 0 && h < ${P('H')} && w < ${P('W')};
   let idx = base + (u32(clamp(h, 0, ${P('H')} - 1)) * params.W + u32(clamp(w, 0, ${P('W')} - 1))) * params.Ci + c;
-  return select(0.0, xbuf[idx], inside);
+  return select(${vec4 ? 'vec4<f32>()' : '0.0'}, ${vec4 ? store.vecAt('idx / 4u') : store.at('idx')}, inside);
 }`;
-const X_LOAD4 = `
-fn xLoad4(base: u32, h: i32, w: i32, c: u32) -> vec4<f32> {
-  let inside = h >= 0 && w >= 0 && h < ${P('H')} && w < ${P('W')};
-  let idx = base + (u32(clamp(h, 0, ${P('H')} - 1)) * params.W + u32(clamp(w, 0, ${P('W')} - 1))) * params.Ci + c;
-  return select(vec4<f32>(), xbuf[idx / 4u], inside);
-}`;
+}
 
 /** Splits k into (kh·dh, kw·dw, channel) by division: the scalar paths (channels not a multiple of 4). */
 function kDecompose(k: string, channels: string, suffix: string): string {
@@ -76,20 +72,42 @@ function tapCounter(channels: string): Pick<OperandReader, 'kInit' | 'kNext' | '
   };
 }
 
-/** Forward A: rows are output pixels, K runs over (kh, kw, ci); contiguous along ci. */
-export function convForwardA(vec4: boolean): OperandReader {
+/**
+ * Row t of an A tile as pixel (image rn, row ri, column rj) of an images × gridH × gridW grid. The
+ * core hands readers consecutive rows min(m0 + t, M − 1), so only row 0 divides; later rows step
+ * from the one before with carries (and repeat it once past M). Divisions have no SIMD form on CPUs,
+ * and a small-K GEMM (a strided data-gradient phase) would otherwise spend much of its time here.
+ */
+function pixelRow(t: number, o: string, gridH: string, gridW: string): string {
+  if (t === 0) {
+    return `let rp0 = ${o};
+    let rn0 = rp0 / (${gridH} * ${gridW});
+    let ri0 = (rp0 / ${gridW}) % ${gridH};
+    let rj0 = rp0 % ${gridW};`;
+  }
+  const prev = t - 1;
+  return `let rs${t} = select(0u, 1u, m0 + ${t}u < params.M);
+    let rw${t} = select(0u, 1u, rj${prev} + rs${t} == ${gridW});
+    let rj${t} = select(rj${prev} + rs${t}, 0u, rw${t} == 1u);
+    let rh${t} = select(0u, 1u, ri${prev} + rw${t} == ${gridH});
+    let ri${t} = select(ri${prev} + rw${t}, 0u, rh${t} == 1u);
+    let rn${t} = rn${prev} + rh${t};`;
+}
+
+/** Forward A: rows are output pixels, K runs over (kh, kw, ci); contiguous along ci. x may be f16. */
+export function convForwardA(vec4: boolean, half = false): OperandReader {
+  const store = operandStorage('xbuf', vec4, half);
   return {
-    key: `cfA${vec4 ? 4 : 1}`,
-    bindings: [{ name: 'xbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
+    key: `cfA${vec4 ? 4 : 1}${store.key}`,
+    bindings: [store.binding],
     uniforms: convUniforms,
     kContiguous: true,
     vec4,
-    functions: vec4 ? X_LOAD4 : X_LOAD,
-    outerSetup: (t, o) => `let am${t} = ${o};
-    let ar${t} = am${t} % (params.Ho * params.Wo);
-    let ab${t} = (am${t} / (params.Ho * params.Wo)) * params.H * params.W * params.Ci;
-    let ah${t} = i32(ar${t} / params.Wo) * ${P('sh')} - ${P('ph')};
-    let aw${t} = i32(ar${t} % params.Wo) * ${P('sw')} - ${P('pw')};`,
+    functions: xLoad(vec4, store),
+    outerSetup: (t, o) => `${pixelRow(t, o, 'params.Ho', 'params.Wo')}
+    let ab${t} = rn${t} * params.H * params.W * params.Ci;
+    let ah${t} = i32(ri${t}) * ${P('sh')} - ${P('ph')};
+    let aw${t} = i32(rj${t}) * ${P('sw')} - ${P('pw')};`,
     ...(vec4 ? tapCounter('Ci') : { kSetup: (k: string) => scalarKSetup(k, 'Ci') }),
     load: (t, kk) => `xLoad1(ab${t}, ah${t} + akh${kk}, aw${t} + akw${kk}, ac${kk})`,
     loadVec: (t) => `xLoad4(ab${t}, ah${t} + akh, aw${t} + akw, ac)`,
@@ -97,8 +115,8 @@ export function convForwardA(vec4: boolean): OperandReader {
 }
 
 /** Forward B and weight-gradient B: a plain [K, Cout] row-major matrix (HWIO weights, or dy). */
-export function convMatrixB(vec4: boolean) {
-  return matrixReader('B', false, vec4);
+export function convMatrixB(vec4: boolean, half = false) {
+  return matrixReader('B', false, vec4, half);
 }
 
 /**
@@ -131,11 +149,10 @@ fn dyLoad${vec ? 4 : 1}(base: u32, hp: i32, wp: i32, kh: i32, kw: i32, c: u32) -
     kContiguous: true,
     vec4,
     functions: load(vec4),
-    outerSetup: (t, o) => `let am${t} = ${o};
-    let ar${t} = am${t} % (params.H * params.W);
-    let ab${t} = (am${t} / (params.H * params.W)) * params.Ho * params.Wo * params.Co;
-    let ah${t} = i32(ar${t} / params.W) + ${P('ph')};
-    let aw${t} = i32(ar${t} % params.W) + ${P('pw')};`,
+    outerSetup: (t, o) => `${pixelRow(t, o, 'params.H', 'params.W')}
+    let ab${t} = rn${t} * params.Ho * params.Wo * params.Co;
+    let ah${t} = i32(ri${t}) + ${P('ph')};
+    let aw${t} = i32(rj${t}) + ${P('pw')};`,
     ...(vec4 ? tapCounter('Co') : { kSetup: (k: string) => scalarKSetup(k, 'Co') }),
     load: (t, kk) => `dyLoad1(ab${t}, ah${t}, aw${t}, akh${kk}, akw${kk}, ac${kk})`,
     loadVec: (t) => `dyLoad4(ab${t}, ah${t}, aw${t}, akh, akw, ac)`,
@@ -179,16 +196,17 @@ export function convDataGradB(vec4: boolean): OperandReader {
  * ci. The 4 pixels of a block are carried as digits (wo, ho, n) and stepped by one with carries.
  */
 export function convWeightGradA(vec4: boolean): OperandReader {
+  const xStore = operandStorage('xbuf', vec4, false);
   const kk4 = [0, 1, 2, 3];
   const radices = ['params.Wo', 'params.Ho'];
   const digits = (kk: number) => [`kwo${kk}`, `kho${kk}`, `kn${kk}`];
   return {
     key: `cwA${vec4 ? 4 : 1}`,
-    bindings: [{ name: 'xbuf', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
+    bindings: [xStore.binding],
     uniforms: convUniforms,
     kContiguous: false,
     vec4,
-    functions: vec4 ? X_LOAD4 : X_LOAD,
+    functions: xLoad(vec4, xStore),
     // vec4: slot t is a group of 4 consecutive channels sharing (kh, kw)
     outerSetup: (t, o) => `let am${t} = ${o};
     let ac${t} = am${t} % params.Ci;
@@ -248,11 +266,10 @@ fn dyPhaseLoad${vec4 ? 4 : 1}(base: u32, i: i32, j: i32, t: i32, u: i32, c: u32)
     kContiguous: true,
     vec4,
     functions: load,
-    outerSetup: (t, o) => `let am${t} = ${o};
-    let ar${t} = am${t} % (params.Hp * params.Wp);
-    let ab${t} = (am${t} / (params.Hp * params.Wp)) * params.Ho * params.Wo * params.Co;
-    let ai${t} = i32(ar${t} / params.Wp);
-    let aj${t} = i32(ar${t} % params.Wp);`,
+    outerSetup: (t, o) => `${pixelRow(t, o, 'params.Hp', 'params.Wp')}
+    let ab${t} = rn${t} * params.Ho * params.Wo * params.Co;
+    let ai${t} = i32(ri${t});
+    let aj${t} = i32(rj${t});`,
     ...(vec4
       ? { kInit: (k: string) => carryInit(vars, radices, k), kSetup: () => '', kNext: () => carryStep(vars, radices, '4u') }
       : { kSetup: (k: string) => [0, 1, 2, 3].map((kk) => kSplit(`(${k} + ${kk}u)`, `${kk}`)).join('\n      ') }),
@@ -294,9 +311,12 @@ export function convPhaseDataGradBNk(): OperandReader {
   };
 }
 
-/** Row m of a phase GEMM lands at input pixel (n, pa + s·i, pb + s·j). */
+/**
+ * Row m of a phase GEMM lands at input pixel (n, pa + s·i, pb + s·j); (n, i, j) of tile row t are
+ * the ones convPhaseDataGradA decomposed, so the store divides nothing.
+ */
 export const phaseRowOffset = {
   key: 'phase',
   uniforms: [...convUniforms, ...phaseUniforms],
-  expr: (m: string) => `(((${m} / (params.Hp * params.Wp)) * params.H + params.pa + params.sh * ((${m} % (params.Hp * params.Wp)) / params.Wp)) * params.W + params.pb + params.sw * (${m} % params.Wp)) * params.Ci`,
+  expr: (_m: string, t: number) => `((rn${t} * params.H + params.pa + params.sh * ri${t}) * params.W + params.pb + params.sw * rj${t}) * params.Ci`,
 };

@@ -58,11 +58,14 @@ export interface GemmConfig {
   bias: boolean;
   /** Optional ReLU on the stored value. */
   relu: boolean;
+  /** Store C as f16 (needs vecStore): accumulation stays f32, rounding happens once at the store. */
+  halfOutput?: boolean;
   /**
-   * Write hook: maps row m of C (a u32 WGSL expression) to the element offset of its first value
-   * in the output. Default: row-major [M, N]. Strided outputs (sub-pixel convolution phases) use it.
+   * Write hook: maps row m of C (a u32 WGSL expression; tile row t) to the element offset of its
+   * first value in the output, and may use the A reader's per-row values of slot t. Default:
+   * row-major [M, N]. Strided outputs (sub-pixel convolution phases) use it.
    */
-  rowOffset?: { key: string; uniforms: UniformField[]; expr: (m: string) => string };
+  rowOffset?: { key: string; uniforms: UniformField[]; expr: (m: string, t: number) => string };
   /**
    * Subgroup size S (fixed on the adapter) when B's row tile is shared across a subgroup: the lanes of
    * a subgroup take consecutive row tiles of the same column tile, each loads 1/S of the 4×TN B block
@@ -84,8 +87,9 @@ const WG = 64;
 export function gemmProgram(cfg: GemmConfig): Program {
   const { a, b, tm, tn } = cfg;
   if (tn % 4 !== 0 || tm % 4 !== 0) throw new Error(`gemm: tile ${tm}x${tn} must be multiples of 4`);
-  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
-  const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
+  if (cfg.halfOutput && !cfg.vecStore) throw new Error('gemm: f16 output needs rows of C in whole vec4s');
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
+  const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), cfg.halfOutput ? { ...write('C', 'vec2<u32>'), half: true } : write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
   const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms, ...(cfg.rowOffset?.uniforms ?? [])];
   // Readers of one conv share geometry uniforms: declare each name once.
   const uniforms = all.filter((f, i) => all.findIndex((g) => g.name === f.name) === i);
@@ -171,8 +175,9 @@ function gemmSource(cfg: GemmConfig): string {
       let v = `acc${i}_${j}`;
       if (cfg.bias) v = `(${v} + vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')}))`;
       if (cfg.relu) v = `max(${v}, vec4<f32>())`;
-      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(m0 + ${i}u)`)}` : `cBase + (m0 + ${i}u) * params.N`;
-      if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
+      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(m0 + ${i}u)`, i)}` : `cBase + (m0 + ${i}u) * params.N`;
+      if (cfg.halfOutput) L.push(`  if (${n} < params.N) { let v = ${v}; C[(${row} + ${n}) / 4u] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`);
+      else if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
       else {
         L.push(`  { let v = ${v};`);
         for (const q of range(4)) L.push(`    if (${n} + ${q}u < params.N) { C[${row} + ${n} + ${q}u] = v.${comp[q]}; }`);
@@ -224,21 +229,48 @@ export function gemmWorkgroups(M: number, N: number, tm: number, tn: number, spl
   return Math.ceil((Math.ceil(M / tm) * Math.ceil(N / tn) * splits * batches) / WG);
 }
 
+// ---- f16 storage ----------------------------------------------------------------------------------
+
+/**
+ * How a reader binds and loads one operand buffer stored as f32 or as f16. Halves are packed two per
+ * u32; a vec4 of them is one vec2<u32>, so vec4 indices are the same for both storage types. Loads
+ * widen to f32 (unpack2x16float is core WGSL: no shader-f16 needed), and on CPU adapters, where each
+ * lane's load is a separate access, a vec4 of halves costs two 32-bit loads instead of four.
+ */
+export function operandStorage(buf: string, vec4: boolean, half: boolean) {
+  return {
+    binding: half ? { name: buf, access: 'read' as const, element: vec4 ? ('vec2<u32>' as const) : ('u32' as const), half: true } : { name: buf, access: 'read' as const, element: vec4 ? ('vec4<f32>' as const) : ('f32' as const) },
+    /** WGSL helpers the loads call (module scope, named after the buffer). */
+    functions: half
+      ? vec4
+        ? `fn ${buf}Vec(i: u32) -> vec4<f32> { let v = ${buf}[i]; return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }`
+        : `fn ${buf}At(e: u32) -> f32 { let v = unpack2x16float(${buf}[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }`
+      : '',
+    /** Element e (scalar storage). */
+    at: (e: string) => (half ? `${buf}At(${e})` : `${buf}[${e}]`),
+    /** vec4 number i (vec4 storage). */
+    vecAt: (i: string) => (half ? `${buf}Vec(${i})` : `${buf}[${i}]`),
+    key: half ? 'h' : '',
+  };
+}
+
 // ---- plain row-major matrix readers (matmul) ----------------------------------------------------
 
 /**
  * A stored row-major as [outer, K] (kContiguous) or [K, outer], with `ld` elements between rows
  * and `bs` elements between batches (0 broadcasts one matrix over the batch).
  */
-export function matrixReader(name: 'A' | 'B', kContiguous: boolean, vec4: boolean): OperandReader {
+export function matrixReader(name: 'A' | 'B', kContiguous: boolean, vec4: boolean, half = false): OperandReader {
   const buf = `${name}buf`;
+  const store = operandStorage(buf, vec4, half);
   const ld = `params.${name}ld`;
   const bs = `params.${name}bs`;
   // Vectorised readers keep offsets in vec4 units, so no load divides by 4.
   const start = (t: number) => `${name}s${t}`;
   return {
-    key: `mat${kContiguous ? 'K' : 'O'}${vec4 ? 4 : 1}`,
-    bindings: [{ name: buf, access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }],
+    key: `mat${kContiguous ? 'K' : 'O'}${vec4 ? 4 : 1}${store.key}`,
+    bindings: [store.binding],
+    functions: store.functions,
     uniforms: [u32(`${name}ld`), u32(`${name}bs`)],
     kContiguous,
     vec4,
@@ -247,10 +279,10 @@ export function matrixReader(name: 'A' | 'B', kContiguous: boolean, vec4: boolea
       return `let ${start(t)} = ${vec4 ? `(${first}) / 4u` : first};${t === 0 && vec4 && !kContiguous ? `\n    let ${name}ld4 = ${ld} / 4u;` : ''}`;
     },
     kSetup: () => '',
-    load: (t, kk) => (kContiguous ? `${buf}[${start(t)} + k + ${kk}u]` : `${buf}[${start(t)} + (k + ${kk}u) * ${ld}]`),
-    loadVec: (t, kk) => (kContiguous ? `${buf}[${start(t)} + k / 4u]` : `${buf}[${start(t)} + (k + ${kk}u) * ${name}ld4]`),
+    load: (t, kk) => store.at(kContiguous ? `${start(t)} + k + ${kk}u` : `${start(t)} + (k + ${kk}u) * ${ld}`),
+    loadVec: (t, kk) => store.vecAt(kContiguous ? `${start(t)} + k / 4u` : `${start(t)} + (k + ${kk}u) * ${name}ld4`),
     ...(vec4 && !kContiguous
-      ? { loadVecDynamic: (t: string, kk: string) => `${buf}[(batch * ${bs} + min(${name === 'A' ? 'm0' : 'n0'} + 4u * ${t}, params.${name === 'A' ? 'M' : 'N'} - 4u)) / 4u + (k + ${kk}) * ${name}ld4]` }
+      ? { loadVecDynamic: (t: string, kk: string) => store.vecAt(`(batch * ${bs} + min(${name === 'A' ? 'm0' : 'n0'} + 4u * ${t}, params.${name === 'A' ? 'M' : 'N'} - 4u)) / 4u + (k + ${kk}) * ${name}ld4`) }
       : {}),
   };
 }

@@ -2,7 +2,7 @@
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
 import { convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convPhaseDataGradBNk, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
 import { record } from '../autograd.js';
-import { assertDType, empty, type Tensor } from '../tensor.js';
+import { empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
 import { reduceRaw } from './reduce.js';
 import { reluGradRaw } from './elementwise.js';
@@ -15,6 +15,8 @@ export interface Conv2dOptions {
   dilation?: number | [number, number];
   /** Apply ReLU in the GEMM's write-out (the gradient is masked by the output). */
   relu?: boolean;
+  /** Storage type of the output (default f32). Input and weight may be f16 (inference); sums are f32. */
+  dtype?: 'f32' | 'f16';
 }
 
 export interface ConvGeometry {
@@ -53,14 +55,15 @@ function describe(g: ConvGeometry): string {
   return `[${g.N},${g.H},${g.W},${g.Ci}]→[${g.N},${g.Ho},${g.Wo},${g.Co}] k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
 }
 
-export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, bias?: Tensor, relu = false): Tensor {
+export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, bias?: Tensor, relu = false, dtype: 'f32' | 'f16' = 'f32'): Tensor {
   const y = gemm({
     M: g.N * g.Ho * g.Wo, N: g.Co, K: g.KH * g.KW * g.Ci,
-    a: convForwardA(g.Ci % 4 === 0),
-    b: convMatrixB(g.Co % 4 === 0),
+    a: convForwardA(g.Ci % 4 === 0, x.dtype === 'f16'),
+    b: convMatrixB(g.Co % 4 === 0, w.dtype === 'f16'),
     inputs: { xbuf: x, Bbuf: w },
     uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },
     bias, relu,
+    outDtype: dtype,
     label: `conv2d forward ${describe(g)}`,
   });
   const out = y.view([g.N, g.Ho, g.Wo, g.Co]);
@@ -142,11 +145,16 @@ export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Ten
 
 /** y = conv2d(x, w) + bias, NHWC / HWIO, with autograd. */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
-  assertDType('conv2d', x, 'f32');
-  assertDType('conv2d', w, 'f32');
+  for (const t of [x, w]) if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`conv2d: expected an f32 or f16 tensor, got ${t.describe()}`);
   const g = convGeometry(x, w, options);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Co)) throw new Error(`conv2d: bias must have shape [${g.Co}], got ${bias.describe()} (${shapes(x, w)})`);
   const relu = options.relu ?? false;
+  const dtype = options.dtype ?? 'f32';
+  if (dtype !== 'f32' || x.dtype !== 'f32' || w.dtype !== 'f32') {
+    // f16 storage is for inference: gradients flow through f32 tensors only.
+    for (const t of [x, w, bias]) if (t?.requiresGrad) throw new Error(`conv2d: ${t.describe()} requires grad, but f16 storage (output ${dtype}, ${shapes(x, w)}) is inference-only`);
+    return conv2dForwardRaw(x, w, g, bias ?? undefined, relu, dtype);
+  }
   const y = conv2dForwardRaw(x, w, g, bias ?? undefined, relu);
   return record(relu ? 'conv2d+relu' : 'conv2d', [x, w, bias], y, relu ? [x, w, y] : [x, w], (gradOut, [sx, sw, sy]) => {
     const dy = sy ? reluGradRaw(gradOut, sy) : gradOut;

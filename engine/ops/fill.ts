@@ -1,10 +1,12 @@
-import { fillProgram, fillWorkgroups } from '../../shaders/fill.js';
+import { fillHalfProgram, fillProgram, fillWorkgroups } from '../../shaders/fill.js';
+import { toHalfBits } from '../half.js';
 import { empty, type DType, type Shape, type Tensor } from '../tensor.js';
 import { run } from './run.js';
 
 const bitsView = new DataView(new ArrayBuffer(4));
 
 function bitsOf(value: number, dtype: DType): number {
+  if (dtype === 'f16') return toHalfBits(value) * 0x10001; // the half in both halves of the word
   if (dtype === 'f32') bitsView.setFloat32(0, value, true);
   else if (dtype === 'i32') bitsView.setInt32(0, value, true);
   else bitsView.setUint32(0, value, true);
@@ -13,7 +15,8 @@ function bitsOf(value: number, dtype: DType): number {
 
 export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor {
   const out = empty(shape, dtype);
-  if (out.size > 0) run(fillProgram, { out }, { count: out.size, bits: bitsOf(value, dtype) }, fillWorkgroups(out.size), `full [${shape}]`);
+  const words = out.storageWords;
+  if (out.size > 0) run(dtype === 'f16' ? fillHalfProgram : fillProgram, { out }, { count: words, bits: bitsOf(value, dtype) }, fillWorkgroups(words), `full [${shape}]`);
   return out;
 }
 

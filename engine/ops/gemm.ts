@@ -2,6 +2,7 @@
 import { gemmProgram, gemmWorkgroups, type GemmConfig, type OperandReader } from '../../shaders/gemm.js';
 import { gpu } from '../device.js';
 import { empty, type Tensor } from '../tensor.js';
+import { cast } from './cast.js';
 import { addRaw, reluRaw } from './elementwise.js';
 import { reduceRaw } from './reduce.js';
 import { run } from './run.js';
@@ -23,6 +24,8 @@ export interface GemmProblem {
   rowOffset?: GemmConfig['rowOffset'];
   /** Write into this tensor instead of a new one (needs no K split). */
   output?: Tensor;
+  /** Storage type of C (default f32); accumulation is f32 either way. */
+  outDtype?: 'f32' | 'f16';
   label: string;
 }
 
@@ -44,9 +47,9 @@ export interface TileShape {
   tn: number;
 }
 
-/** What a short autotune tries (experiments/autotune.ts); 8×16 is the default. */
-export const TILE_CANDIDATES: readonly TileShape[] = [{ tm: 8, tn: 16 }, { tm: 4, tn: 16 }, { tm: 8, tn: 8 }, { tm: 4, tn: 8 }, { tm: 16, tn: 8 }, { tm: 4, tn: 4 }];
-export const DEFAULT_TILE: TileShape = { tm: 8, tn: 16 };
+/** What a short autotune tries (experiments/autotune.ts); 4×32 is the default. */
+export const TILE_CANDIDATES: readonly TileShape[] = [{ tm: 4, tn: 32 }, { tm: 8, tn: 16 }, { tm: 4, tn: 16 }, { tm: 8, tn: 8 }, { tm: 4, tn: 8 }, { tm: 16, tn: 8 }, { tm: 4, tn: 4 }];
+export const DEFAULT_TILE: TileShape = { tm: 4, tn: 32 };
 
 let tile: TileShape = DEFAULT_TILE;
 
@@ -64,8 +67,11 @@ export function gemmTile(): TileShape {
 }
 
 export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true): GemmTiling {
-  const tm = M >= tile.tm ? tile.tm : 4;
-  const tn = N >= tile.tn ? tile.tn : N >= 8 ? Math.min(8, tile.tn) : 4;
+  // Narrow outputs trade the tile's columns for rows, up to 8, keeping its accumulator registers.
+  let tn = tile.tn;
+  while (tn > 4 && tn > N) tn /= 2;
+  const rows = Math.min(Math.max(tile.tm, 8), (tile.tm * tile.tn) / tn);
+  const tm = M >= rows ? rows : 4;
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
   let splits = 1;
   if (allowSplit && threads < TARGET_THREADS && K >= 2 * MIN_K_PER_SPLIT) {
@@ -94,9 +100,9 @@ function subgroupSharing(b: OperandReader, rowTiles: number): { subgroupSize: nu
   const size = gpu().info.subgroupSize;
   if (!subgroupsEnabled || !size || WORKGROUP % size !== 0 || b.kContiguous || !b.vec4 || !b.loadVecDynamic) return undefined;
   const idle = (group: number) => (Math.ceil(rowTiles / group) * group - rowTiles) / (Math.ceil(rowTiles / group) * group);
-  // Full workgroups when the rows fill them; else one subgroup per workgroup.
-  for (const workgroupSize of [WORKGROUP, size]) if (idle(workgroupSize) <= 0.25) return { subgroupSize: size, workgroupSize };
-  return undefined;
+  // Full workgroups unless one-subgroup workgroups leave fewer lanes idle.
+  const workgroupSize = idle(size) < idle(WORKGROUP) ? size : WORKGROUP;
+  return idle(workgroupSize) <= 0.25 ? { subgroupSize: size, workgroupSize } : undefined;
 }
 
 /** Runs C[batches, M, N] = A·B (+ bias, ReLU) and returns C. */
@@ -106,9 +112,17 @@ export function gemm(p: GemmProblem): Tensor {
   const { tm, tn, splits, kChunk } = chooseTiling(p.M, p.N, p.K, batches, !direct);
   const vecStore = p.N % 4 === 0;
   const fused = splits === 1;
+  const half = p.outDtype === 'f16';
+  if (half && (p.output || !vecStore || !fused)) {
+    // The f16 store packs whole vec4 rows of one thread; otherwise round once at the end.
+    const full = gemm({ ...p, outDtype: 'f32' });
+    const rounded = cast(full, 'f16');
+    full.dispose();
+    return rounded;
+  }
   const sharing = subgroupSharing(p.b, Math.ceil(p.M / tm));
-  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, bias: fused && !!p.bias, relu: fused && !!p.relu, rowOffset: p.rowOffset, label: p.label });
-  const out = p.output ?? empty([batches * splits * p.M * p.N]);
+  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, bias: fused && !!p.bias, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
+  const out = p.output ?? empty([batches * splits * p.M * p.N], half ? 'f16' : 'f32');
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
   if (fused && p.bias) tensors.bias = p.bias;
   const uniforms = { ...p.uniforms, M: p.M, N: p.N, K: p.K, kChunk, splits, batches };

@@ -9,6 +9,7 @@ autogradOps.accumulate = addRaw;
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './fill.js';
+export * from './cast.js';
 export * from './matmul.js';
 export * from './conv.js';
 export * from './batchnorm.js';

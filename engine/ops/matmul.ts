@@ -2,7 +2,7 @@
 // reader treats as contiguous, so backward never materialises a transpose.
 import { matrixReader } from '../../shaders/gemm.js';
 import { record } from '../autograd.js';
-import { assertDType, type Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
 import { sumTo } from './reduce.js';
 import { shapes } from './run.js';
@@ -10,6 +10,12 @@ import { shapes } from './run.js';
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
+  /** Storage type of the product (default f32). Operands may be f32 or f16; sums are f32. */
+  dtype?: 'f32' | 'f16';
+}
+
+function assertFloat(op: string, t: Tensor): void {
+  if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`${op}: expected an f32 or f16 tensor, got ${t.describe()}`);
 }
 
 interface MatDims {
@@ -26,8 +32,8 @@ function dims(op: string, t: Tensor, what: string): MatDims {
 /** C = op(A)·op(B), where op transposes the last two axes when asked. A batch of 1 broadcasts. */
 export function matmulRaw(a: Tensor, b: Tensor, options: MatmulOptions = {}, bias?: Tensor): Tensor {
   const op = 'matmul';
-  assertDType(op, a, 'f32');
-  assertDType(op, b, 'f32');
+  assertFloat(op, a);
+  assertFloat(op, b);
   const { transA = false, transB = false } = options;
   const da = dims(op, a, 'A');
   const db = dims(op, b, 'B');
@@ -45,11 +51,12 @@ export function matmulRaw(a: Tensor, b: Tensor, options: MatmulOptions = {}, bia
   const bVec = db.cols % 4 === 0;
   const c = gemm({
     M, N, K, batches,
-    a: matrixReader('A', aKContiguous, aVec),
-    b: matrixReader('B', bKContiguous, bVec),
+    a: matrixReader('A', aKContiguous, aVec, a.dtype === 'f16'),
+    b: matrixReader('B', bKContiguous, bVec, b.dtype === 'f16'),
     inputs: { Abuf: a, Bbuf: b },
     uniforms: { Ald: da.cols, Abs: da.batch === 1 ? 0 : da.rows * da.cols, Bld: db.cols, Bbs: db.batch === 1 ? 0 : db.rows * db.cols },
     bias,
+    outDtype: options.dtype,
     label: `matmul ${shapes(a, b)}${transA ? ' transA' : ''}${transB ? ' transB' : ''}`,
   });
   const shape = a.rank === 3 || b.rank === 3 ? [batches, M, N] : [M, N];
@@ -61,6 +68,7 @@ export function matmulRaw(a: Tensor, b: Tensor, options: MatmulOptions = {}, bia
 /** Matrix product with autograd. */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const { transA = false, transB = false } = options;
+  for (const t of [a, b]) if (t.requiresGrad && t.dtype !== 'f32') throw new Error(`matmul: ${t.describe()} requires grad, but gradients flow through f32 tensors only`);
   const y = matmulRaw(a, b, options);
   return record('matmul', [a, b], y, [a, b], (g, [sa, sb]) => {
     let ga: Tensor | null = null;

@@ -5,7 +5,12 @@ import type { Tensor } from '../tensor.js';
 
 export function run(program: Program, tensors: Readonly<Record<string, Tensor>>, uniforms: Readonly<Record<string, number>>, workgroups: Workgroups, label: string): void {
   const buffers: Record<string, BufferRange> = {};
-  for (const [name, t] of Object.entries(tensors)) buffers[name] = t.range;
+  for (const [name, t] of Object.entries(tensors)) {
+    // Packed halves read as f32 (or the reverse) would be garbage, not an error: refuse here.
+    const half = !!program.bindings.find((b) => b.name === name)?.half;
+    if ((t.dtype === 'f16') !== half) throw new Error(`${label}: ${t.describe()} bound to '${name}', which holds ${half ? 'f16' : 'f32/i32/u32'} values`);
+    buffers[name] = t.range;
+  }
   runtime().dispatch(program, buffers, uniforms, workgroups, label);
 }
 
