@@ -2,6 +2,7 @@
 // a state dict written here loads into the same architecture in PyTorch and back.
 import { isGradEnabled } from './autograd.js';
 import { batchNorm, foldBatchNorm } from './ops/batchnorm.js';
+import { cast } from './ops/cast.js';
 import { conv2d } from './ops/conv.js';
 import { ones, zeros } from './ops/fill.js';
 import { linear } from './ops/matmul.js';
@@ -256,11 +257,17 @@ export class Linear extends Module {
  * GEMM instead of a GEMM and a normalisation pass (inference, attacks, corruption evaluation).
  * Otherwise the layers run as they are.
  */
-export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = false } = {}): Tensor {
+export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = false, dtype = 'f32' as 'f32' | 'f16' } = {}): Tensor {
   const paramsNeedGrad = isGradEnabled() && [conv.weight, conv.bias, bn.weight, bn.bias].some((p) => p?.requiresGrad);
-  if (bn.training || paramsNeedGrad) return bn.forward(conv.forward(x), { relu });
+  if (bn.training || paramsNeedGrad) {
+    if (dtype !== 'f32' || x.dtype !== 'f32') throw new Error(`conv ${conv.weight.name} + batch norm: f16 storage is for eval-mode inference without parameter gradients (call eval() and noGrad())`);
+    return bn.forward(conv.forward(x), { relu });
+  }
   const folded = foldBatchNorm(conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps);
-  const y = conv2d(x, folded.weight, folded.bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu });
+  // f16 storage: the folded weights and the output are stored as halves (x may be either).
+  const weight = dtype === 'f16' ? cast(folded.weight, 'f16') : folded.weight;
+  const y = conv2d(x, weight, folded.bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu, dtype });
+  if (weight !== folded.weight) weight.dispose();
   folded.weight.dispose();
   folded.bias.dispose();
   return y;

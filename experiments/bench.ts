@@ -12,6 +12,7 @@ import { empty, scope, tensor, type Tensor } from '../engine/tensor.js';
 import '../engine/ops/index.js';
 import { crossEntropy } from '../engine/ops/loss.js';
 import { matmulRaw } from '../engine/ops/matmul.js';
+import { cast } from '../engine/ops/cast.js';
 import { Generator, rand } from '../engine/ops/random.js';
 import { run } from '../engine/ops/run.js';
 import { SGD } from '../engine/optim.js';
@@ -185,6 +186,13 @@ export async function main(argv: string[]): Promise<void> {
       }
       const row = add({ name: 'matmul', shape: `${label} (${M}x${K}·${K}x${N})`, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
       if (M === N && N === K) await compare(row, (p) => p.matmul(M, warmup, iterations), { flops });
+      if (M * N * K >= 1024 ** 3 / 8) {
+        // f16 storage: packed operands halve the loads; the sums stay f32.
+        const [a16, b16] = [cast(a, 'f16').keep(), cast(b, 'f16').keep()];
+        const th = await time(() => matmulRaw(a16, b16), warmup, iterations);
+        add({ name: 'matmul f16 storage', shape: `${label} (${M}x${K}·${K}x${N})`, ...pick(th), gflops: flops / th.medianMs / 1e6 });
+        [a16, b16].forEach((t) => t.dispose());
+      }
       a.dispose();
       b.dispose();
     }
@@ -226,6 +234,10 @@ export async function main(argv: string[]): Promise<void> {
         const row = add({ name, shape, ...pick(t), gflops: flops / t.medianMs / 1e6, naiveMedianMs: naiveMs, speedup: naiveMs && naiveMs / t.medianMs });
         await compare(row, (p) => p.conv(direction, { N, H, Ci, Co, stride: s }, warmup, iterations), { flops });
       }
+      const [x16, w16] = [cast(x, 'f16').keep(), cast(w, 'f16').keep()];
+      const th = await time(() => conv2dForwardRaw(x16, w16, g, undefined, false, 'f16'), warmup, iterations);
+      add({ name: 'conv2d forward f16 storage', shape, ...pick(th), gflops: flops / th.medianMs / 1e6 });
+      [x16, w16].forEach((t) => t.dispose());
       [x, w, dy].forEach((t) => t.dispose());
     }
   }
@@ -288,6 +300,9 @@ export async function main(argv: string[]): Promise<void> {
     model.eval();
     const infer = await time(() => noGrad(() => model.forward(x).logits), warmup, its);
     add({ name: `${group} inference`, shape: `batch ${batch}, ${size}x${size}`, ...pick(infer), imagesPerSecond: batch / (infer.medianMs / 1000), dispatchesPerIteration: infer.dispatches });
+    model.storage = 'f16';
+    const half = await time(() => noGrad(() => model.forward(x).logits), warmup, its);
+    add({ name: `${group} inference f16 storage`, shape: `batch ${batch}, ${size}x${size}`, ...pick(half), imagesPerSecond: batch / (half.medianMs / 1000), dispatchesPerIteration: half.dispatches });
     model.dispose();
     opt.dispose();
     x.dispose();

@@ -3,6 +3,7 @@
 // follow torchvision (conv1, bn1, layerK.B.conv1, layerK.B.downsample.0, fc) so checkpoints load
 // into the same definitions in PyTorch. Input normalisation lives inside the model, so attacks and
 // corruptions work in [0, 1] pixel space.
+import { cast } from '../engine/ops/cast.js';
 import { addRelu, mul, sub } from '../engine/ops/elementwise.js';
 import { globalAvgPool } from '../engine/ops/pool.js';
 import { window } from '../engine/ops/shape.js';
@@ -46,11 +47,17 @@ export class BasicBlock extends Module {
     }
   }
 
-  forward(x: Tensor): Tensor {
-    const h = convBatchNorm(this.conv1, this.bn1, x, { relu: true });
-    const y = convBatchNorm(this.conv2, this.bn2, h);
+  /** dtype: storage of the block's activations (f16: eval-mode inference only; see ResNet.storage). */
+  forward(x: Tensor, dtype: 'f32' | 'f16' = 'f32'): Tensor {
+    const h = convBatchNorm(this.conv1, this.bn1, x, { relu: true, dtype });
+    const y = convBatchNorm(this.conv2, this.bn2, h, { dtype });
     const [projection, projectionBn] = (this.downsample?.layers ?? []) as [Conv2d, BatchNorm];
-    const skip = this.downsample ? convBatchNorm(projection, projectionBn, x) : this.projectA ? shortcutA(x, this.stride, this.outChannels) : x;
+    let skip = x;
+    if (this.downsample) skip = convBatchNorm(projection, projectionBn, x, { dtype });
+    else if (this.projectA) {
+      // The strided window gathers f32; the add reads the f32 skip beside the f16 branch.
+      skip = shortcutA(x.dtype === 'f16' ? cast(x, 'f32') : x, this.stride, this.outChannels);
+    }
     return addRelu(y, skip);
   }
 }
@@ -86,6 +93,12 @@ export class ResNet extends Module {
   readonly fc: Linear;
   private readonly mean: Tensor;
   private readonly invStd: Tensor;
+  /**
+   * Storage type of activations and folded weights in eval mode. 'f16' halves the memory traffic of
+   * inference (sums stay f32; block outputs come back as f16 tensors, logits as f32). Training and
+   * every gradient (attacks included) need 'f32'.
+   */
+  storage: 'f32' | 'f16' = 'f32';
 
   constructor(readonly config: ResNetConfig) {
     super();
@@ -113,15 +126,17 @@ export class ResNet extends Module {
   /** x: [N, H, W, 3] pixels in [0, 1]. Returns logits and every block output. */
   forward(x: Tensor): ForwardResult {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`${this.constructor.name}: input must be [N, H, W, 3] pixels in [0, 1], got ${x.describe()}`);
-    let h = convBatchNorm(this.conv1, this.bn1, mul(sub(x, this.mean), this.invStd), { relu: true });
+    const dtype = this.storage;
+    let h = convBatchNorm(this.conv1, this.bn1, mul(sub(x, this.mean), this.invStd), { relu: true, dtype });
     const blocks: Tensor[] = [];
     for (const stage of this.layers) {
       for (const block of stage) {
-        h = block.forward(h);
+        h = block.forward(h, dtype);
         blocks.push(h);
       }
     }
-    return { logits: this.fc.forward(globalAvgPool(h)), blocks };
+    const last = h.dtype === 'f16' ? cast(h, 'f32') : h;
+    return { logits: this.fc.forward(globalAvgPool(last)), blocks };
   }
 
   override dispose(): void {

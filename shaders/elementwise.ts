@@ -19,16 +19,21 @@ const inputNames = ['a', 'b', 'c'] as const;
  * mode 'same': every input has the output's shape (flat index; vec4 when the size allows).
  * mode 'broadcast': inputs are read through strides over the output's (≤ 6-D) coordinates.
  */
-export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: boolean, rank = MAX_RANK): Program {
+export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: boolean, rank = MAX_RANK, half: readonly boolean[] = []): Program {
   const names = inputNames.slice(0, spec.arity);
   const element: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
+  // f16 storage (inputs, then the output): 'same' mode on vec4s only, so no two threads share a word.
+  const isHalf = (slot: number) => !!half[slot];
+  if (half.some(Boolean) && (mode !== 'same' || !vec4)) throw new Error(`${spec.name}: f16 storage needs same-shape operands with a multiple of 4 elements`);
+  const binding = (name: string, slot: number, access: 'read' | 'read_write') => (isHalf(slot) ? { name, access, element: 'vec2<u32>' as const, half: true } : { name, access, element });
   const uniforms: UniformField[] = [u32('count'), f32('s0'), f32('s1')];
   if (mode === 'broadcast') {
     for (let d = 0; d < MAX_RANK; d++) uniforms.push(u32(`d${d}`));
     for (const n of names) for (let d = 0; d < MAX_RANK; d++) uniforms.push(u32(`${n}s${d}`));
   }
-  const bindings = [...names.map((n) => ({ name: `${n}buf`, access: 'read' as const, element })), { name: 'out', access: 'read_write' as const, element }];
-  const key = `map_${spec.name}_${spec.arity}_${mode}${mode === 'broadcast' ? rank : ''}_${vec4 ? 4 : 1}`;
+  const bindings = [...names.map((n, i) => binding(`${n}buf`, i, 'read')), binding('out', spec.arity, 'read_write')];
+  const halfKey = half.some(Boolean) ? `_h${half.map((h) => (h ? 1 : 0)).join('')}` : '';
+  const key = `map_${spec.name}_${spec.arity}_${mode}${mode === 'broadcast' ? rank : ''}_${vec4 ? 4 : 1}${halfKey}`;
   const source = () => {
     const offsets: string[] = [];
     if (mode === 'broadcast') {
@@ -41,7 +46,13 @@ export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: bool
         offsets.push('}');
       }
     }
-    const loads = names.map((n) => `let ${n} = ${n}buf[${mode === 'broadcast' ? `${n}off` : 'i'}];`);
+    const loads = names.map((n, slot) => {
+      const word = `${n}buf[${mode === 'broadcast' ? `${n}off` : 'i'}]`;
+      return isHalf(slot) ? `let ${n}h = ${word};
+  let ${n} = vec4<f32>(unpack2x16float(${n}h.x), unpack2x16float(${n}h.y));` : `let ${n} = ${word};`;
+    });
+    const store = isHalf(spec.arity) ? `let v = ${spec.expr};
+  out[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));` : `out[i] = ${spec.expr};`;
     return `
 alias T = ${element};
 @compute @workgroup_size(${WG})
@@ -50,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (i >= params.count) { return; }
   ${offsets.join('\n  ')}
   ${loads.join('\n  ')}
-  out[i] = ${spec.expr};
+  ${store}
 }`;
   };
   return { key, bindings, uniforms, workgroupSize: WG, source };

@@ -12,7 +12,10 @@ import { decodeHalves, encodeHalves, fromHalfBits, roundToHalf, toHalfBits } fro
 import { tensor } from '../engine/tensor.js';
 import { run } from '../engine/ops/run.js';
 import { fromHalfProgram, toHalfProgram } from '../shaders/cast.js';
-import { assertClose, dotBound, randn, setupGpu, throwsWith } from './helpers.js';
+import { assertClose, dotBound, randn, setupGpu, throwsWith, uniform } from './helpers.js';
+import { Generator } from '../engine/ops/random.js';
+import { noGrad } from '../engine/autograd.js';
+import { resnet20 } from '../models/resnet.js';
 import { conv2dRef, outSize, type ConvShape } from './reference/conv.js';
 import { matmulRef } from './reference/matmul.js';
 
@@ -113,9 +116,43 @@ test('conv2d forward reads f16 input and weights, with bias and ReLU, and can st
   }
 });
 
-test('f16 tensors are refused where kernels expect f32, and never carry gradients', () => {
+test('ResNet20 inference with f16 storage tracks f32 logits within the rounding budget of its layers', async () => {
+  const model = resnet20({ generator: new Generator(3) });
+  const x = tensor(uniform(16 * 32 * 32 * 3, 11, 0, 1), [16, 32, 32, 3]);
+  // A few training-mode passes give the batch norms realistic running statistics.
+  noGrad(() => {
+    for (let i = 0; i < 5; i++) model.forward(x);
+  });
+  model.eval();
+  const wide = (await noGrad(() => model.forward(x).logits).toArray()) as Float32Array;
+  model.storage = 'f16';
+  const result = noGrad(() => model.forward(x));
+  assert.is(result.blocks[0].dtype, 'f16');
+  const narrow = (await result.logits.toArray()) as Float32Array;
+  // 20 stored layers, each rounding activations and weights to 11-bit mantissas (relative 2^-11):
+  // to first order the logits move by at most 2·20·2^-11 of their scale.
+  const scale = Math.max(...Array.from(wide, Math.abs));
+  const budget = 2 * 20 * 2 ** -11 * scale;
+  let worst = 0;
+  for (let i = 0; i < wide.length; i++) worst = Math.max(worst, Math.abs(narrow[i] - wide[i]));
+  assert.ok(worst <= budget, `max |Δlogit| ${worst} > budget ${budget}`);
+  for (let n = 0; n < 16; n++) {
+    const row = (v: Float32Array) => Array.from(v.subarray(n * 10, n * 10 + 10));
+    const w = row(wide);
+    const top = w.indexOf(Math.max(...w));
+    const sorted = [...w].sort((a, b) => b - a);
+    if (sorted[0] - sorted[1] > 2 * budget) assert.is(row(narrow).indexOf(Math.max(...row(narrow))), top, `image ${n} top-1`);
+  }
+  model.train();
+  throwsWith(() => noGrad(() => model.forward(x)), 'f16 storage is for eval-mode inference');
+});
+
+test('elementwise maps read and write f16; f16 tensors are refused where kernels expect f32, and never carry gradients', async () => {
   const h = tensor([1, 2, 3, 4], [4], 'f16');
-  throwsWith(() => addRaw(h, tensor([1, 2, 3, 4])), 'expected a f32 tensor', 'f16[4]');
+  const sum = addRaw(h, tensor([1, 2, 3, 4.0005]));
+  assert.is(sum.dtype, 'f16');
+  assert.equal(Array.from(await sum.toArray()), [2, 4, 6, 8]); // 8.0005 rounds to the half 8
+  throwsWith(() => addRaw(h, tensor([1])), 'f16 operands need equal shapes', '[4] [1]');
   // Every dispatch checks bindings: packed halves are never read as f32, nor f32 as halves.
   throwsWith(() => run(fromHalfProgram, { x: tensor([1, 2]), out: tensor([0, 0]) }, { count: 2 }, 1, 'widen'), "bound to 'x'", 'holds f16');
   throwsWith(() => run(toHalfProgram, { x: h, out: h }, { count: 4 }, 1, 'narrow'), "bound to 'x'", 'holds f32');

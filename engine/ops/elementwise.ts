@@ -2,7 +2,7 @@
 // together in one table entry.
 import { MAX_RANK, mapProgram, mapWorkgroups, type MapSpec } from '../../shaders/elementwise.js';
 import { record } from '../autograd.js';
-import { assertDType, empty, type Shape, type Tensor } from '../tensor.js';
+import { assertDType, empty, numel, type Shape, type Tensor } from '../tensor.js';
 import { sumTo } from './reduce.js';
 import { run, shapes } from './run.js';
 
@@ -35,12 +35,15 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
 
 /** Runs a map over same-shaped or broadcastable inputs; no autograd. */
 export function mapRaw(spec: MapSpec, inputs: Tensor[], s0 = 0, s1 = 0): Tensor {
-  for (const t of inputs) assertDType(spec.name, t, 'f32');
+  // f16 inputs (inference storage) give an f16 result; see mapProgram for what f16 supports.
+  const half = inputs.some((t) => t.dtype === 'f16');
+  for (const t of inputs) if (t.dtype !== 'f32' && !(half && t.dtype === 'f16')) assertDType(spec.name, t, 'f32');
   const outShape = broadcastShapes(spec.name, ...inputs.map((t) => t.shape));
   if (outShape.length > MAX_RANK) throw new Error(`${spec.name}: rank ${outShape.length} exceeds the supported ${MAX_RANK}`);
-  const out = empty(outShape);
+  const same = inputs.every((t) => t.size === numel(outShape));
+  if (half && (!same || numel(outShape) % 4 !== 0)) throw new Error(`${spec.name}: f16 operands need equal shapes with a multiple of 4 elements, got ${shapes(...inputs)}`);
+  const out = empty(outShape, half ? 'f16' : 'f32');
   if (out.size === 0) return out;
-  const same = inputs.every((t) => t.size === out.size);
   const names = ['a', 'b', 'c'];
   const tensors: Record<string, Tensor> = { out };
   inputs.forEach((t, i) => (tensors[`${names[i]}buf`] = t));
@@ -48,7 +51,8 @@ export function mapRaw(spec: MapSpec, inputs: Tensor[], s0 = 0, s1 = 0): Tensor 
   if (same) {
     const vec4 = out.size % 4 === 0;
     const count = vec4 ? out.size / 4 : out.size;
-    run(mapProgram(spec, 'same', vec4), tensors, { count, s0, s1 }, mapWorkgroups(count), label);
+    const halves = half ? [...inputs.map((t) => t.dtype === 'f16'), true] : [];
+    run(mapProgram(spec, 'same', vec4, MAX_RANK, halves), tensors, { count, s0, s1 }, mapWorkgroups(count), label);
     return out;
   }
   const uniforms: Record<string, number> = { count: out.size, s0, s1 };
