@@ -38,8 +38,9 @@ export interface OperandReader {
   /** vec4 load: along K for slot t (kk = 0), or along the outer dim for group t at k + kk. */
   loadVec(t: number, kk: number): string;
   /**
-   * The same vec4 load with a runtime group index and k offset (u32 WGSL expressions); readers that
-   * offer it let a subgroup share one B tile (see GemmConfig.subgroupSize).
+   * The same vec4 load with a runtime index (u32 WGSL expressions): group t at k offset kk for
+   * outer-contiguous readers, outer index t (kk unused) for K-contiguous ones. Readers that offer it
+   * let a subgroup share one B tile (see GemmConfig.subgroupSize).
    */
   loadVecDynamic?(t: string, kk: string): string;
 }
@@ -148,6 +149,12 @@ function gemmSource(cfg: GemmConfig): string {
       const v = kk * tn4 + j;
       return `subgroupBroadcast(bl${Math.floor(v / S)}, ${v % S}u)`;
     };
+  } else if (S && b.kContiguous && b.vec4 && b.loadVecDynamic) {
+    // B stored along K (a transposed operand): column c's vec4 over the block's 4 k is loaded by
+    // lane c mod S as its (c div S)-th load.
+    for (let r = 0; r * S < tn; r++) L.push(`let bl${r} = ${b.loadVecDynamic(`min(${r * S}u + sid, ${tn - 1}u)`, '0u')};`);
+    for (const c of range(tn)) L.push(`let bc${c} = subgroupBroadcast(bl${Math.floor(c / S)}, ${c % S}u);`);
+    bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `bc${4 * j + q}.${comp[kk]}`).join(', ')})`;
   } else if (!b.kContiguous && b.vec4) {
     for (const kk of range(4)) for (const j of range(tn4)) L.push(`let b${kk}_${j} = ${mask(b, 'vec4<f32>()', b.loadVec(j, kk), kk)};`);
     bVec = (kk, j) => `b${kk}_${j}`;
@@ -281,8 +288,13 @@ export function matrixReader(name: 'A' | 'B', kContiguous: boolean, vec4: boolea
     kSetup: () => '',
     load: (t, kk) => store.at(kContiguous ? `${start(t)} + k + ${kk}u` : `${start(t)} + (k + ${kk}u) * ${ld}`),
     loadVec: (t, kk) => store.vecAt(kContiguous ? `${start(t)} + k / 4u` : `${start(t)} + (k + ${kk}u) * ${name}ld4`),
-    ...(vec4 && !kContiguous
-      ? { loadVecDynamic: (t: string, kk: string) => store.vecAt(`(batch * ${bs} + min(${name === 'A' ? 'm0' : 'n0'} + 4u * ${t}, params.${name === 'A' ? 'M' : 'N'} - 4u)) / 4u + (k + ${kk}) * ${name}ld4`) }
+    ...(vec4
+      ? {
+          loadVecDynamic: (t: string, kk: string) => {
+            const [o0, extent] = name === 'A' ? ['m0', 'params.M'] : ['n0', 'params.N'];
+            return store.vecAt(kContiguous ? `(batch * ${bs} + min(${o0} + ${t}, ${extent} - 1u) * ${ld}) / 4u + k / 4u` : `(batch * ${bs} + min(${o0} + 4u * ${t}, ${extent} - 4u)) / 4u + (k + ${kk}) * ${name}ld4`);
+          },
+        }
       : {}),
   };
 }

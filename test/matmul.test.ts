@@ -45,16 +45,20 @@ test('linear matches x·Wᵀ + b and its gradient', async () => {
 test('the subgroup-shared B tile (when the adapter has fixed-size subgroups) matches the reference, partial tiles included', async () => {
   const { setGemmSubgroups } = await import('../engine/ops/gemm.js');
   const { gpu } = await import('../engine/device.js');
-  // M chosen so row tiles fill 64-lane workgroups (1000/8 = 125 tiles) and so they only fill single
-  // subgroups (40/8 = 5 tiles → 8-lane workgroups); N leaves a partial column tile; K is odd.
-  for (const [M, N, K] of [[1000, 36, 73], [40, 20, 16], [1024, 16, 144]]) {
+  // M chosen so row tiles fill 64-lane workgroups (1000/4 = 250 tiles) and so they only fill single
+  // subgroups (40/8 = 5 tiles → 8-lane workgroups); N leaves a partial column tile; K is odd, or a
+  // multiple of 4 so that a transposed B (stored along K) is read as vec4s and shared too.
+  for (const [M, N, K] of [[1000, 36, 73], [40, 20, 16], [1024, 16, 144], [1000, 36, 64]]) {
     const a = randn(M * K, M + 1);
     const b = randn(K * N, N + 2);
-    const ref = matmulRef(a, [1, M, K], b, [1, K, N]);
-    for (const enabled of [true, false]) {
-      setGemmSubgroups(enabled);
-      const { splits } = chooseTiling(M, N, K, 1);
-      assertClose(await matmulRaw(tensor(a, [M, K]), tensor(b, [K, N])).toArray(), ref.value, dotBound(K + splits, ref.absSum), `${M}x${K}·${K}x${N} subgroups ${enabled} (adapter subgroup size ${gpu().info.subgroupSize})`);
+    for (const transB of [false, true]) {
+      const ref = matmulRef(a, [1, M, K], b, transB ? [1, N, K] : [1, K, N], false, transB);
+      for (const enabled of [true, false]) {
+        setGemmSubgroups(enabled);
+        const { splits } = chooseTiling(M, N, K, 1);
+        const c = matmulRaw(tensor(a, [M, K]), tensor(b, transB ? [N, K] : [K, N]), { transB });
+        assertClose(await c.toArray(), ref.value, dotBound(K + splits, ref.absSum), `${M}x${K}·${K}x${N} transB=${transB} subgroups ${enabled} (adapter subgroup size ${gpu().info.subgroupSize})`);
+      }
     }
   }
   setGemmSubgroups(true);

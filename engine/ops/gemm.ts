@@ -98,7 +98,7 @@ export function setGemmSubgroups(enabled: boolean): void {
  */
 function subgroupSharing(b: OperandReader, rowTiles: number): { subgroupSize: number; workgroupSize: number } | undefined {
   const size = gpu().info.subgroupSize;
-  if (!subgroupsEnabled || !size || WORKGROUP % size !== 0 || b.kContiguous || !b.vec4 || !b.loadVecDynamic) return undefined;
+  if (!subgroupsEnabled || !size || WORKGROUP % size !== 0 || !b.vec4 || !b.loadVecDynamic) return undefined;
   const idle = (group: number) => (Math.ceil(rowTiles / group) * group - rowTiles) / (Math.ceil(rowTiles / group) * group);
   // Full workgroups unless one-subgroup workgroups leave fewer lanes idle.
   const workgroupSize = idle(size) < idle(WORKGROUP) ? size : WORKGROUP;
