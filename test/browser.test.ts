@@ -165,7 +165,7 @@ test('kernel tests pass in the page and agree with Node within their bounds', as
         const a = pageValues[i];
         const b = node.actual[i];
         const tolerance = 2 * boundAt(node.bound, i);
-        if (!(Math.abs(a - b) <= tolerance || (Number.isNaN(a) && Number.isNaN(b)))) {
+        if (!(a === b || Math.abs(a - b) <= tolerance || (Number.isNaN(a) && Number.isNaN(b)))) {
           disagreements.push(`${result.id} / ${node.label}[${i}]: page ${a}, Node ${b} (|diff| ${Math.abs(a - b).toExponential(2)} > ${tolerance.toExponential(2)})`);
           return;
         }

@@ -1,29 +1,23 @@
-// f16 storage: host conversion, casts, and GEMMs (matmul, conv forward) that read and write halves
-// while summing in f32. References run in float64 on the values the f16 tensors actually hold.
+// f16 storage: host conversion, the shared kernel cases (casts, matmul and conv forward on packed
+// halves with f32 sums), elementwise maps, ResNet20 inference, and the dtype checks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { noGrad } from '../engine/autograd.js';
+import { fromHalfBits, roundToHalf, toHalfBits } from '../engine/half.js';
 import { cast } from '../engine/ops/cast.js';
-import { conv2d, convGeometry } from '../engine/ops/conv.js';
 import { addRaw } from '../engine/ops/elementwise.js';
 import { full } from '../engine/ops/fill.js';
-import { chooseTiling } from '../engine/ops/gemm.js';
-import { matmul, matmulRaw } from '../engine/ops/matmul.js';
-import { decodeHalves, encodeHalves, fromHalfBits, roundToHalf, toHalfBits } from '../engine/half.js';
-import { tensor } from '../engine/tensor.js';
-import { run } from '../engine/ops/run.js';
-import { fromHalfProgram, toHalfProgram } from '../shaders/cast.js';
-import { assertClose, dotBound, randn, setupGpu, throwsWith, uniform } from './helpers.js';
+import { matmul } from '../engine/ops/matmul.js';
 import { Generator } from '../engine/ops/random.js';
-import { noGrad } from '../engine/autograd.js';
+import { run } from '../engine/ops/run.js';
+import { tensor } from '../engine/tensor.js';
 import { resnet20 } from '../models/resnet.js';
-import { conv2dRef, outSize, type ConvShape } from './reference/conv.js';
-import { matmulRef } from './reference/matmul.js';
+import { fromHalfProgram, toHalfProgram } from '../shaders/cast.js';
+import { runCase } from './cases/check.js';
+import { halfCases, halved } from './cases/half.js';
+import { randn, setupGpu, throwsWith, uniform } from './helpers.js';
 
 test.before(setupGpu);
-
-/** Spacing of halves at |v|: the storage rounding error is at most half of it. */
-const halfUlp = (v: number) => 2 ** Math.max(Math.floor(Math.log2(Math.max(Math.abs(v), 2 ** -14))) - 10, -24);
-const halved = (values: Float32Array) => decodeHalves(encodeHalves(values));
 
 test('host f16 encoding round-trips every half and rounds ties to even', () => {
   for (let h = 0; h < 0x10000; h++) {
@@ -48,73 +42,8 @@ test('f16 tensors upload, read back and fill, odd sizes included', async () => {
   }
 });
 
-test('cast f32 → f16 → f32 rounds to a nearest half and saturates; f16 → f32 is exact', async () => {
-  for (const n of [1, 5, 64, 999]) {
-    const x = randn(n, 7 * n, 10);
-    x[0] = 1e6;
-    if (n > 1) x[1] = -7e4;
-    const h = cast(tensor(x), 'f16');
-    assert.is(h.dtype, 'f16');
-    const back = await cast(h, 'f32').toArray();
-    for (let i = 0; i < n; i++) {
-      const want = Math.max(-65504, Math.min(65504, x[i]));
-      // WGSL lets the conversion pick either neighbouring half: within one spacing of the value.
-      assert.ok(Math.abs(back[i] - want) <= halfUlp(want), `cast ${n}[${i}]: ${x[i]} → ${back[i]}`);
-      assert.is(roundToHalf(back[i]), back[i], `${back[i]} is a half`);
-    }
-    assert.equal(Array.from(await cast(tensor(halved(x), [n], 'f16'), 'f32').toArray()), Array.from(halved(x)), `exact widening ${n}`);
-  }
-});
-
-test('matmul reads f16 operands (any mix, transposed, off the vec4 grid) and sums in f32', async () => {
-  for (const [M, K, N] of [[5, 7, 3], [64, 48, 36], [130, 100, 33], [256, 256, 256]]) {
-    for (const [transA, transB] of [[false, false], [true, false], [false, true]]) {
-      const a = halved(randn(M * K, M + K));
-      const b = halved(randn(K * N, N + 3 * K));
-      const ref = matmulRef(a, [1, transA ? K : M, transA ? M : K], b, [1, transB ? N : K, transB ? K : N], transA, transB);
-      const bound = dotBound(K + chooseTiling(M, N, K, 1).splits, ref.absSum);
-      const ta = tensor(a, transA ? [K, M] : [M, K]);
-      const tb = tensor(b, transB ? [N, K] : [K, N]);
-      for (const [da, db] of [['f16', 'f16'], ['f16', 'f32'], ['f32', 'f16']] as const) {
-        const label = `${M}x${K}·${K}x${N} transA=${transA} transB=${transB} ${da}·${db}`;
-        const c = matmulRaw(da === 'f16' ? cast(ta, 'f16') : ta, db === 'f16' ? cast(tb, 'f16') : tb, { transA, transB });
-        assert.is(c.dtype, 'f32');
-        assertClose(await c.toArray(), ref.value, bound, label);
-      }
-      // f16 output: the f32 sum rounded once to a half.
-      const c16 = matmulRaw(cast(ta, 'f16'), cast(tb, 'f16'), { transA, transB, dtype: 'f16' });
-      assert.is(c16.dtype, 'f16');
-      assertClose(await c16.toArray(), ref.value, (i) => bound(i) + halfUlp(ref.value[i]), `${M}x${K}·${K}x${N} transA=${transA} transB=${transB} f16 out`);
-    }
-  }
-});
-
-test('conv2d forward reads f16 input and weights, with bias and ReLU, and can store f16', async () => {
-  const shapes: ConvShape[] = [
-    { N: 2, H: 9, W: 9, Ci: 16, Co: 32, KH: 3, KW: 3, sh: 2, sw: 2, ph: 1, pw: 1, dh: 1, dw: 1 },
-    { N: 1, H: 7, W: 5, Ci: 3, Co: 5, KH: 3, KW: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1 },
-    { N: 3, H: 8, W: 8, Ci: 16, Co: 16, KH: 3, KW: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1 },
-  ];
-  for (const s of shapes) {
-    const [Ho, Wo] = outSize(s);
-    const x = halved(randn(s.N * s.H * s.W * s.Ci, s.H + s.Ci));
-    const w = halved(randn(s.KH * s.KW * s.Ci * s.Co, s.Co, 0.2));
-    const bias = randn(s.Co, 5);
-    const ref = conv2dRef(x, w, s, bias);
-    const relu = ref.value.map((v) => Math.max(v, 0));
-    const K = s.KH * s.KW * s.Ci;
-    const bound = dotBound(K + 1 + chooseTiling(s.N * Ho * Wo, s.Co, K, 1).splits, ref.absSum);
-    const tx = tensor(x, [s.N, s.H, s.W, s.Ci], 'f16');
-    const tw = tensor(w, [s.KH, s.KW, s.Ci, s.Co], 'f16');
-    const options = { stride: s.sh, padding: s.ph, relu: true };
-    const label = `[${s.N},${s.H},${s.W},${s.Ci}]→${s.Co} s${s.sh}`;
-    assertClose(await conv2d(tx, tw, tensor(bias), options).toArray(), relu, bound, `${label} f32 out`);
-    const y16 = conv2d(tx, tw, tensor(bias), { ...options, dtype: 'f16' });
-    assert.equal(y16.shape, [s.N, Ho, Wo, s.Co]);
-    assertClose(await y16.toArray(), relu, (i) => bound(i) + halfUlp(relu[i]), `${label} f16 out`);
-    convGeometry(tx, tw, options);
-  }
-});
+// Kernel cases shared with the page's test mode (test/cases/half.ts).
+for (const c of halfCases) test(c.name, async () => void (await runCase(c)));
 
 test('ResNet20 inference with f16 storage tracks f32 logits within the rounding budget of its layers', async () => {
   const model = resnet20({ generator: new Generator(3) });

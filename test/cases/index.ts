@@ -4,6 +4,7 @@ import { batchNormCases } from './batchnorm.js';
 import type { KernelCase } from './check.js';
 import { convCases } from './conv.js';
 import { elementwiseCases } from './elementwise.js';
+import { halfCases } from './half.js';
 import { lossCases } from './loss.js';
 import { matmulCases } from './matmul.js';
 import { poolCases } from './pool.js';
@@ -14,7 +15,7 @@ import { shapeCases } from './shape.js';
 
 export const kernelCases: KernelCase[] = [
   ...elementwiseCases, ...reduceCases, ...matmulCases, ...convCases, ...batchNormCases,
-  ...poolCases, ...lossCases, ...shapeCases, ...selectivityCases, ...randomCases,
+  ...poolCases, ...lossCases, ...shapeCases, ...selectivityCases, ...randomCases, ...halfCases,
 ];
 
 export const caseId = (c: KernelCase) => `${c.suite} / ${c.name}`;
