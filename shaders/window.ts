@@ -9,8 +9,11 @@ const WG = 64;
 const dimsOf = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => u32(`${p}${d}`));
 const signed = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => i32(`${p}${d}`));
 
-/** Uniforms: count, out dims d*, in dims e*, offsets o*, steps t* (all padded to MAX_RANK). */
-export function windowProgram(direction: 'forward' | 'transpose', rank = MAX_RANK): Program {
+/**
+ * Uniforms: count, out dims d*, in dims e*, offsets o*, steps t* (all padded to MAX_RANK). With vec4,
+ * elements are runs of 4 along the last axis (the caller divides that axis's dims and offset by 4).
+ */
+export function windowProgram(direction: 'forward' | 'transpose', rank = MAX_RANK, vec4 = false): Program {
   const uniforms: UniformField[] = [u32('count'), ...dimsOf('d'), ...dimsOf('e'), ...signed('o'), ...signed('t')];
   // Only the trailing `rank` axes carry index arithmetic; the padding axes have size 1.
   const dims = Array.from({ length: rank }, (_, d) => MAX_RANK - rank + d).reverse();
@@ -32,8 +35,8 @@ export function windowProgram(direction: 'forward' | 'transpose', rank = MAX_RAN
     })
     .join('\n  ');
   return {
-    key: `window_${direction}${rank}`,
-    bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'f32' }],
+    key: `window_${direction}${rank}${vec4 ? '_4' : ''}`,
+    bindings: [{ name: 'x', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }, { name: 'y', access: 'read_write', element: vec4 ? 'vec4<f32>' : 'f32' }],
     uniforms,
     workgroupSize: WG,
     source: () => `
@@ -46,7 +49,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var stride = 1u;
   var inside = true;
   ${body}
-  y[g] = select(0.0, x[src], inside);
+  y[g] = select(${vec4 ? 'vec4<f32>()' : '0.0'}, x[src], inside);
 }`,
   };
 }

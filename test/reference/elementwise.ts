@@ -59,6 +59,16 @@ export function reduceRef(kind: 'sum' | 'mean' | 'max' | 'min', data: ArrayLike<
 }
 
 /** out[c] = x[offset + step·c], zero outside. */
+/** The transpose of windowRef (its backward): each output value goes back to the input it came from. */
+export function windowTransposeRef(grad: ArrayLike<number>, outShape: number[], shape: number[], offsets: number[], steps: number[]): Float64Array {
+  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < grad.length; i++) {
+    const src = coords(i, outShape).map((v, d) => offsets[d] + steps[d] * v);
+    if (src.every((s, d) => s >= 0 && s < shape[d])) out[offsetOf(src, shape)] += grad[i];
+  }
+  return out;
+}
+
 export function windowRef(data: ArrayLike<number>, shape: number[], outShape: number[], offsets: number[], steps: number[]): Float64Array {
   const n = outShape.reduce((a, b) => a * b, 1);
   const out = new Float64Array(n);
