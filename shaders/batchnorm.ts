@@ -19,21 +19,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 /**
  * The two per-channel sums both statistics passes need, over one chunk of rows per thread:
  * partial[s, 0, c] = Σ first, partial[s, 1, c] = Σ second, where `first`/`second` are WGSL
- * expressions of the element index `i` (after `setup`, which runs once per channel).
+ * expressions of type T of the element index `i` (after `setup`, which runs once per channel).
+ * With vec4 every binding holds vec4s and a thread sums 4 channels (params.C counts vec4s): a
+ * quarter of the loop and index work per element.
  */
-function chunkSums(key: string, inputs: StorageBinding[], setup: string, perElement: string, first: string, second: string): Program {
+function chunkSums(key: string, vec4: boolean, inputs: string[], setup: string, perElement: string, first: string, second: string): Program {
+  const T: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
   return {
-    key,
-    bindings: [...inputs, { name: 'partial', access: 'read_write', element: 'f32' }],
+    key: `${key}_${vec4 ? 4 : 1}`,
+    bindings: [...inputs.map((name) => ({ name, access: 'read' as const, element: T })), { name: 'partial', access: 'read_write', element: T }],
     uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
     workgroupSize: WG,
-    source: () => `${header}
+    source: () => `alias T = ${T};
+${header}
   if (g >= params.chunks * params.C) { return; }
   let c = g % params.C;
   let s = g / params.C;
   ${setup}
-  var sum0 = 0.0;
-  var sum1 = 0.0;
+  var sum0 = T();
+  var sum1 = T();
   let end = min(params.R, (s + 1u) * params.chunk);
   for (var r = s * params.chunk; r < end; r++) {
     let i = r * params.C + c;
@@ -58,7 +62,7 @@ const sumChunks = (a: string, b: string) => `var ${a} = 0.0;
 const f32In = (name: string): StorageBinding => ({ name, access: 'read', element: 'f32' });
 
 /** x [R, C] → partial [chunks, 2, C] of shifted Σ(x − k) and Σ(x − k)². */
-export const bnPartialStats = chunkSums('bn_partial_stats', [f32In('x')], 'let shift = x[c];', 'let d = x[i] - shift;', 'd', 'd * d');
+export const bnPartialStats = (vec4: boolean) => chunkSums('bn_partial_stats', vec4, ['x'], 'let shift = x[c];', 'let d = x[i] - shift;', 'd', 'd * d');
 
 /** Writes channel g's stats rows (mean, invstd, scale = γ·invstd, shift = β − mean·scale, 0). */
 const WRITE_STATS = `let scale = gamma[g] * invstd;
@@ -149,12 +153,13 @@ export function channelAffine(vec4: boolean, relu: boolean): Program {
  * dy, x [R, C], stats (mean, invstd) → partial [chunks, 2, C] of Σdy and Σdy·x̂. With `masked`, dy is
  * first zeroed where the output y (a fused ReLU's) is 0.
  */
-export function bnPartialGrad(masked: boolean): Program {
+export function bnPartialGrad(masked: boolean, vec4: boolean): Program {
   return chunkSums(
     `bn_partial_grad${masked ? '_relu' : ''}`,
-    [f32In('dy'), f32In('x'), ...(masked ? [f32In('y')] : []), f32In('stats')],
+    vec4,
+    ['dy', 'x', ...(masked ? ['y'] : []), 'stats'],
     'let mean = stats[c];\n  let invstd = stats[params.C + c];',
-    `let d = ${masked ? 'select(0.0, dy[i], y[i] > 0.0)' : 'dy[i]'};`,
+    `let d = ${masked ? 'select(T(), dy[i], y[i] > T())' : 'dy[i]'};`,
     'd',
     'd * (x[i] - mean) * invstd',
   );

@@ -39,17 +39,17 @@ function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label:
 
 /** Gradients of batch norm given dy, x and the statistics used in the forward pass. */
 function backwardKernels(dy: Tensor, x: Tensor, y: Tensor | null, gamma: Tensor, stats: Tensor, R: number, C: number, label: string): { dx: Tensor; grads: Tensor } {
-  const { chunk, chunks } = chunking(R, C);
+  const w = C % 4 === 0 ? 4 : 1;
+  const { chunk, chunks } = chunking(R, C / w);
   const partial = empty([chunks, 2, C]);
   const mask: Record<string, Tensor> = y ? { y } : {};
-  run(bnPartialGrad(!!y), { dy, x, ...mask, stats, partial }, { R, C, chunk, chunks }, bnWorkgroups(chunks * C), `${label} backward (partial)`);
+  run(bnPartialGrad(!!y, w === 4), { dy, x, ...mask, stats, partial }, { R, C: C / w, chunk, chunks }, bnWorkgroups((chunks * C) / w), `${label} backward (partial)`);
   const grads = empty([2, C]);
   const coef = empty([3, C]);
   run(bnFinalizeGrad, { partial, gamma, stats, grads, coef }, { R, C, chunks }, bnWorkgroups(C), `${label} backward (finalize)`);
   partial.dispose();
   const dx = empty(x.shape);
-  const vec = C % 4 === 0;
-  const w = vec ? 4 : 1;
+  const vec = w === 4;
   run(bnApplyGrad(vec, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
   coef.dispose();
   return { dx, grads };
@@ -88,9 +88,10 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   if (training && R < 2) throw new Error(`${op}: training mode needs more than one value per channel, got ${x.describe()}`);
   const stats = empty([5, C]);
   if (training) {
-    const { chunk, chunks } = chunking(R, C);
+    const w = C % 4 === 0 ? 4 : 1;
+    const { chunk, chunks } = chunking(R, C / w);
     const partial = empty([chunks, 2, C]);
-    run(bnPartialStats, { x, partial }, { R, C, chunk, chunks }, bnWorkgroups(chunks * C), `${label} (partial stats)`);
+    run(bnPartialStats(w === 4), { x, partial }, { R, C: C / w, chunk, chunks }, bnWorkgroups((chunks * C) / w), `${label} (partial stats)`);
     run(bnFinalizeStats, { partial, x, gamma, beta, stats, runningMean, runningVar }, { R, C, chunks, eps, momentum, updateRunning: 1 }, bnWorkgroups(C), `${label} (finalize stats)`);
     partial.dispose();
   } else {
