@@ -1,11 +1,26 @@
 // Node-only side of device acquisition: loads Dawn (npm `webgpu`) and, when no adapter exists on a
 // Linux machine, installs Mesa's software Vulkan driver (lavapipe). Imported dynamically by device.ts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * llvmpipe runs 8-lane (256-bit) SIMD even on CPUs with AVX-512; 16 lanes measured faster on these
+ * kernels (matmul 1024³ 39 → 41 GFLOPS, ResNet20 training step −5%), so ask for them where the CPU
+ * has AVX-512 and the user has not chosen a width. It must be set before Dawn loads the driver.
+ */
+function preferWideLlvmpipe(): void {
+  if (process.env.LP_NATIVE_VECTOR_WIDTH !== undefined || process.platform !== 'linux' || process.arch !== 'x64') return;
+  try {
+    if (/\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) process.env.LP_NATIVE_VECTOR_WIDTH = '512';
+  } catch {
+    // no /proc: keep llvmpipe's default
+  }
+}
+
 export function prepareNodeEnvironment(): void {
+  preferWideLlvmpipe();
   // Vulkan loaders and Mesa warn (and some fail) without a runtime directory.
   if (!process.env.XDG_RUNTIME_DIR) {
     const dir = join(tmpdir(), `xdg-runtime-${process.getuid?.() ?? 0}`);

@@ -23,6 +23,9 @@ export interface TuneResult {
   tuned: string;
 }
 
+/** The identity a tile is tuned for: the adapter, and its subgroup size (llvmpipe's follows its vector width). */
+export const tuningIdentity = (): string => `${gpu().info.description}${gpu().info.subgroupSize ? ` (subgroup size ${gpu().info.subgroupSize})` : ''}`;
+
 /** Where the chosen tile of an adapter is cached ($XDG_CACHE_HOME or ~/.cache). */
 export function tileCachePath(adapter: string): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
@@ -67,7 +70,7 @@ export async function autotuneGemm(onCandidate?: (tile: TileShape, ms: number) =
   }
   const best = timings.reduce((m, t) => (t.ms < m.ms ? t : m));
   setGemmTile(best.tile);
-  return { adapter: gpu().info.description, tile: best.tile, timings, tuned: new Date().toISOString() };
+  return { adapter: tuningIdentity(), tile: best.tile, timings, tuned: new Date().toISOString() };
 }
 
 export async function saveTunedTile(result: TuneResult): Promise<string> {
@@ -78,7 +81,7 @@ export async function saveTunedTile(result: TuneResult): Promise<string> {
 
 /** Applies this adapter's cached tile, if an autotune stored one; returns it (or the default). */
 export async function applyTunedTile(): Promise<TileShape> {
-  const path = tileCachePath(gpu().info.description);
+  const path = tileCachePath(tuningIdentity());
   if (!existsSync(path)) return DEFAULT_TILE;
   try {
     const { tile } = JSON.parse(await readFile(path, 'utf8')) as TuneResult;

@@ -67,10 +67,12 @@ export function gemmTile(): TileShape {
 }
 
 export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true): GemmTiling {
-  // Narrow outputs trade the tile's columns for rows, up to 8, keeping its accumulator registers.
+  // Narrow outputs trade the tile's columns for rows, keeping its accumulator registers, up to 8
+  // rows; 4 with 16-lane subgroups (llvmpipe on AVX-512), where the wider SIMD registers spill sooner.
   let tn = tile.tn;
   while (tn > 4 && tn > N) tn /= 2;
-  const rows = Math.min(Math.max(tile.tm, 8), (tile.tm * tile.tn) / tn);
+  const rowCap = (gpu().info.subgroupSize ?? 0) >= 16 ? 4 : 8;
+  const rows = Math.min(Math.max(tile.tm, rowCap), (tile.tm * tile.tn) / tn);
   const tm = M >= rows ? rows : 4;
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
   let splits = 1;
@@ -109,7 +111,15 @@ function subgroupSharing(b: OperandReader, rowTiles: number): { subgroupSize: nu
 export function gemm(p: GemmProblem): Tensor {
   const batches = p.batches ?? 1;
   const direct = !!(p.output || p.rowOffset);
-  const { tm, tn, splits, kChunk } = chooseTiling(p.M, p.N, p.K, batches, !direct);
+  const tiling = chooseTiling(p.M, p.N, p.K, batches, !direct);
+  let sharing = subgroupSharing(p.b, Math.ceil(p.M / tiling.tm));
+  if (!sharing && tiling.tm > 4 && subgroupSharing(p.b, Math.ceil(p.M / 4))) {
+    // Too few row tiles to fill subgroups (a weight gradient's M = KH·KW·Cin): halve the rows per
+    // thread so that B's tile is shared anyway, which saves more loads than the rows cost.
+    tiling.tm = 4;
+    sharing = subgroupSharing(p.b, Math.ceil(p.M / 4));
+  }
+  const { tm, tn, splits, kChunk } = tiling;
   const vecStore = p.N % 4 === 0;
   const fused = splits === 1;
   const half = p.outDtype === 'f16';
@@ -120,7 +130,6 @@ export function gemm(p: GemmProblem): Tensor {
     full.dispose();
     return rounded;
   }
-  const sharing = subgroupSharing(p.b, Math.ceil(p.M / tm));
   const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, bias: fused && !!p.bias, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
   const out = p.output ?? empty([batches * splits * p.M * p.N], half ? 'f16' : 'f32');
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
