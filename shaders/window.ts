@@ -6,6 +6,12 @@ import { i32, u32, type Program, type UniformField } from '../engine/program.js'
 import { MAX_RANK } from './elementwise.js';
 
 const WG = 64;
+// One thread per output element g; `rest` is peeled into coordinates axis by axis.
+const ENTRY = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  if (g >= params.count) { return; }
+  var rest = g;`;
 const dimsOf = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => u32(`${p}${d}`));
 const signed = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => i32(`${p}${d}`));
 
@@ -40,11 +46,7 @@ export function windowProgram(direction: 'forward' | 'transpose', rank = MAX_RAN
     uniforms,
     workgroupSize: WG,
     source: () => `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-  let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  if (g >= params.count) { return; }
-  var rest = g;
+${ENTRY}
   var src = 0u;
   var stride = 1u;
   var inside = true;
@@ -68,11 +70,7 @@ export function stridedGatherProgram(rank: number): Program {
     uniforms: [u32('count'), u32('base'), ...Array.from({ length: rank }, (_, d) => u32(`d${d}`)), ...Array.from({ length: rank }, (_, d) => i32(`s${d}`))],
     workgroupSize: WG,
     source: () => `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-  let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  if (g >= params.count) { return; }
-  var rest = g;
+${ENTRY}
   var src = i32(params.base);
   ${dims.map((d) => `src += i32(rest % params.d${d}) * params.s${d};\n  rest = rest / params.d${d};`).join('\n  ')}
   y[g] = x[u32(src)];
