@@ -162,7 +162,8 @@ fn dyLoad${vec ? 4 : 1}(base: u32, hp: i32, wp: i32, kh: i32, kw: i32, c: u32) -
 /**
  * HWIO weights read transposed, as B[k, n=ci] with k = (tap, co): memory runs along co, i.e. along K.
  * The vectorised path carries k as digits (bco, then the tap digits) and `tapBase` turns the tap
- * digits into the offset of W[tap, 0, 0]; `scalarAddr` addresses one element from k.
+ * digits into the offset of W[tap, 0, 0]; `scalarAddr` addresses one element from k. A subgroup
+ * shares the vectorised tile, each lane loading the K-run of one column (loadVecDynamic).
  */
 function transposedWeights(key: string, vec4: boolean, uniforms: UniformField[], tapDigits: string[], tapRadices: string[], tapBase: string, scalarAddr: (t: number, k: string) => string): OperandReader {
   const vars = ['bco', ...tapDigits];
@@ -183,6 +184,7 @@ function transposedWeights(key: string, vec4: boolean, uniforms: UniformField[],
       : { kSetup: () => '' }),
     load: (t, kk) => `wbuf[${scalarAddr(t, `(k + ${kk}u)`)}]`,
     loadVec: (t) => `wbuf[(bbase + bo${t}) / 4u]`,
+    ...(vec4 ? { loadVecDynamic: (t: string) => `wbuf[(bbase + min(n0 + ${t}, params.Ci - 1u) * params.Co) / 4u]` } : {}),
   };
 }
 
@@ -283,32 +285,6 @@ export function convPhaseDataGradB(vec4: boolean): OperandReader {
   const tap = (t: string, u: string) => `(params.kh0 + params.sh * ${t}) * params.KW + params.kw0 + params.sw * ${u}`;
   return transposedWeights('cpB', vec4, [...convUniforms, ...phaseUniforms], ['bui', 'bti'], ['params.nkw'], tap('bti', 'bui'),
     (t, k) => `(${tap(`((${k} / params.Co) / params.nkw)`, `((${k} / params.Co) % params.nkw)`)}) * params.Ci * params.Co + bo${t} + ${k} % params.Co`);
-}
-
-/**
- * The same B from weights pre-transposed to [KH, KW, Co, Ci]: B[k=(t,u,co), n=ci] then runs along ci,
- * i.e. along N, so a subgroup can share its tile (loadVecDynamic). Needs Co and Ci multiples of 4.
- */
-export function convPhaseDataGradBNk(): OperandReader {
-  const vars = ['bco', 'bui', 'bti'];
-  const radices = ['params.Co', 'params.nkw'];
-  return {
-    key: 'cpBt4',
-    bindings: [{ name: 'wtbuf', access: 'read', element: 'vec4<f32>' }],
-    uniforms: [...convUniforms, ...phaseUniforms],
-    kContiguous: false,
-    vec4: true,
-    outerSetup: (t, o) => `let bo${t} = ${o};`,
-    kInit: (k) => carryInit(vars, radices, k),
-    // The 4 k's of a block are 4 consecutive co of one tap: rows prow … prow + 3 of Wt viewed as [·, Ci].
-    kSetup: () => 'let prow = ((params.kh0 + params.sh * bti) * params.KW + params.kw0 + params.sw * bui) * params.Co + bco;',
-    kNext: () => carryStep(vars, radices, '4u'),
-    load: () => {
-      throw new Error('convPhaseDataGradBNk is vectorised only');
-    },
-    loadVec: (t, kk) => `wtbuf[((prow + ${kk}u) * params.Ci + bo${t}) / 4u]`,
-    loadVecDynamic: (t, kk) => `wtbuf[((prow + ${kk}) * params.Ci + min(n0 + 4u * ${t}, params.Ci - 4u)) / 4u]`,
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
 // 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
-import { convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convPhaseDataGradBNk, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
+import { convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
 import { record } from '../autograd.js';
 import { empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
@@ -101,9 +101,6 @@ export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tenso
 function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const dx = empty([g.N, g.H, g.W, g.Ci]);
   const vec = g.Co % 4 === 0;
-  // With both channel counts on the vec4 grid, read B from [KH, KW, Co, Ci] weights: along N, which
-  // lets a subgroup share its tile. One transpose serves every phase.
-  const transposed = vec && g.Ci % 4 === 0 ? permuteRaw(w, [0, 1, 3, 2]) : null;
   for (let pa = 0; pa < g.sh; pa++) {
     for (let pb = 0; pb < g.sw; pb++) {
       const Hp = Math.ceil((g.H - pa) / g.sh);
@@ -116,8 +113,8 @@ function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
       gemm({
         M: g.N * Hp * Wp, N: g.Ci, K: nkh * nkw * g.Co,
         a: convPhaseDataGradA(vec),
-        b: transposed ? convPhaseDataGradBNk() : convPhaseDataGradB(vec),
-        inputs: transposed ? { dybuf: dy, wtbuf: transposed } : { dybuf: dy, wbuf: w },
+        b: convPhaseDataGradB(vec),
+        inputs: { dybuf: dy, wbuf: w },
         uniforms: { ...geometryUniforms(g), Hp, Wp, pa, pb, kh0, kw0, nkw: Math.max(nkw, 1), qa: (pa + g.ph - kh0) / g.sh, qb: (pb + g.pw - kw0) / g.sw },
         rowOffset: phaseRowOffset,
         output: dx,
@@ -125,7 +122,6 @@ function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
       });
     }
   }
-  transposed?.dispose();
   return dx;
 }
 
