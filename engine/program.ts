@@ -41,6 +41,10 @@ export const u32 = (name: string): UniformField => ({ name, type: 'u32' });
 export const i32 = (name: string): UniformField => ({ name, type: 'i32' });
 export const f32 = (name: string): UniformField => ({ name, type: 'f32' });
 
+/** Four f16 values packed in a vec2<u32> (f16 storage) to and from f32 (core WGSL, no shader-f16). */
+const HALF4 = `fn unpackHalf4(v: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }
+fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`;
+
 /** Bytes one dispatch's uniforms take: 4 per field, padded to 16 as WGSL requires of a uniform struct. */
 export function uniformBytes(fields: readonly UniformField[]): number {
   return Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
@@ -63,6 +67,7 @@ export function assembleSource(program: Program, enableF16: boolean): string {
   });
   lines.push(`const WORKGROUP_SIZE: u32 = ${program.workgroupSize}u;`);
   lines.push('fn workgroupIndex(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }');
+  if (program.bindings.some((b) => b.half)) lines.push(HALF4);
   lines.push(program.source());
   return lines.join('\n');
 }

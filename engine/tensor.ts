@@ -10,8 +10,11 @@ export type TypedArrayFor<D extends DType> = D extends 'f32' | 'f16' ? Float32Ar
 
 export const bytesPerElement = (dtype: DType): number => (dtype === 'f16' ? 2 : 4);
 
+/** 32-bit words `size` values take (f16 packs two per word). */
+export const storageWords = (size: number, dtype: DType): number => Math.ceil((size * bytesPerElement(dtype)) / 4);
+
 /** Bytes a tensor's buffer range takes: whole 32-bit words, at least one. */
-export const storageBytes = (size: number, dtype: DType): number => Math.max(4, Math.ceil((size * bytesPerElement(dtype)) / 4) * 4);
+export const storageBytes = (size: number, dtype: DType): number => 4 * Math.max(1, storageWords(size, dtype));
 export type Shape = readonly number[];
 
 /** Shared GPU memory behind one or more tensor handles (a tensor and its reshapes, saved copies). */
@@ -46,11 +49,6 @@ export class Tensor {
     this.size = numel(shape);
     this.storage = storage;
     trackInScope(this);
-  }
-
-  /** 32-bit words the values take (f16 packs two per word). */
-  get storageWords(): number {
-    return Math.ceil((this.size * bytesPerElement(this.dtype)) / 4);
   }
 
   get rank(): number {

@@ -25,7 +25,7 @@ import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './benc
 import { parseArgs, type OptionSpec } from './cli/args.js';
 import { writeFileAtomic } from './io/atomic.js';
 import { applyTunedTile, autotuneGemm, saveTunedTile } from './autotune.js';
-import { gemmTile, setGemmTile } from '../engine/ops/gemm.js';
+import { gemmTile } from '../engine/ops/gemm.js';
 import { packageVersion } from './version.js';
 import { defaultFrostDir } from './cli/corruptions.js';
 import { loadFrostTextures } from './corruptions/frost-node.js';
@@ -129,7 +129,6 @@ export async function main(argv: string[]): Promise<void> {
   } else {
     await applyTunedTile();
   }
-  if (process.env.GEMM_TILE) { const [tm, tn] = process.env.GEMM_TILE.split('x').map(Number); setGemmTile({ tm, tn }); }
   console.log(`GEMM tile ${gemmTile().tm}×${gemmTile().tn} (rows × columns of the output per thread)`);
   const add = (m: Omit<Measurement, keyof typeof base>): Measurement => {
     const row = { ...m, ...base };

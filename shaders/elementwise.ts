@@ -48,11 +48,9 @@ export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: bool
     }
     const loads = names.map((n, slot) => {
       const word = `${n}buf[${mode === 'broadcast' ? `${n}off` : 'i'}]`;
-      return isHalf(slot) ? `let ${n}h = ${word};
-  let ${n} = vec4<f32>(unpack2x16float(${n}h.x), unpack2x16float(${n}h.y));` : `let ${n} = ${word};`;
+      return `let ${n} = ${isHalf(slot) ? `unpackHalf4(${word})` : word};`;
     });
-    const store = isHalf(spec.arity) ? `let v = ${spec.expr};
-  out[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));` : `out[i] = ${spec.expr};`;
+    const store = `out[i] = ${isHalf(spec.arity) ? `packHalf4(${spec.expr})` : spec.expr};`;
     return `
 alias T = ${element};
 @compute @workgroup_size(${WG})

@@ -183,7 +183,7 @@ function gemmSource(cfg: GemmConfig): string {
       if (cfg.bias) v = `(${v} + vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')}))`;
       if (cfg.relu) v = `max(${v}, vec4<f32>())`;
       const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(m0 + ${i}u)`, i)}` : `cBase + (m0 + ${i}u) * params.N`;
-      if (cfg.halfOutput) L.push(`  if (${n} < params.N) { let v = ${v}; C[(${row} + ${n}) / 4u] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`);
+      if (cfg.halfOutput) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = packHalf4(${v}); }`);
       else if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
       else {
         L.push(`  { let v = ${v};`);
@@ -248,15 +248,11 @@ export function operandStorage(buf: string, vec4: boolean, half: boolean) {
   return {
     binding: half ? { name: buf, access: 'read' as const, element: vec4 ? ('vec2<u32>' as const) : ('u32' as const), half: true } : { name: buf, access: 'read' as const, element: vec4 ? ('vec4<f32>' as const) : ('f32' as const) },
     /** WGSL helpers the loads call (module scope, named after the buffer). */
-    functions: half
-      ? vec4
-        ? `fn ${buf}Vec(i: u32) -> vec4<f32> { let v = ${buf}[i]; return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }`
-        : `fn ${buf}At(e: u32) -> f32 { let v = unpack2x16float(${buf}[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }`
-      : '',
+    functions: half && !vec4 ? `fn ${buf}At(e: u32) -> f32 { let v = unpack2x16float(${buf}[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }` : '',
     /** Element e (scalar storage). */
     at: (e: string) => (half ? `${buf}At(${e})` : `${buf}[${e}]`),
-    /** vec4 number i (vec4 storage). */
-    vecAt: (i: string) => (half ? `${buf}Vec(${i})` : `${buf}[${i}]`),
+    /** vec4 number i (vec4 storage; unpackHalf4 comes with every program that binds halves). */
+    vecAt: (i: string) => (half ? `unpackHalf4(${buf}[${i}])` : `${buf}[${i}]`),
     key: half ? 'h' : '',
   };
 }

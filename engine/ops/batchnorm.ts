@@ -28,18 +28,20 @@ function chunking(R: number, C: number): { chunk: number; chunks: number } {
   return { chunk, chunks: Math.ceil(R / chunk) };
 }
 
+/** Channels one thread takes at once: a vec4 of them when C allows. */
+const channelLanes = (C: number): number => (C % 4 === 0 ? 4 : 1);
+
 /** y[r, c] = x[r, c]·coef[a, c] + coef[b, c] (then ReLU) for x viewed as [R, C]. */
 function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string, relu = false): Tensor {
   const y = empty(x.shape);
-  const vec = C % 4 === 0;
-  const w = vec ? 4 : 1;
-  run(channelAffine(vec, relu), { x, coef, y }, { count: x.size / w, C: C / w, a, b }, bnWorkgroups(x.size / w), label);
+  const w = channelLanes(C);
+  run(channelAffine(w === 4, relu), { x, coef, y }, { count: x.size / w, C: C / w, a, b }, bnWorkgroups(x.size / w), label);
   return y;
 }
 
 /** Gradients of batch norm given dy, x and the statistics used in the forward pass. */
 function backwardKernels(dy: Tensor, x: Tensor, y: Tensor | null, gamma: Tensor, stats: Tensor, R: number, C: number, label: string): { dx: Tensor; grads: Tensor } {
-  const w = C % 4 === 0 ? 4 : 1;
+  const w = channelLanes(C);
   const { chunk, chunks } = chunking(R, C / w);
   const partial = empty([chunks, 2, C]);
   const mask: Record<string, Tensor> = y ? { y } : {};
@@ -49,8 +51,7 @@ function backwardKernels(dy: Tensor, x: Tensor, y: Tensor | null, gamma: Tensor,
   run(bnFinalizeGrad, { partial, gamma, stats, grads, coef }, { R, C, chunks }, bnWorkgroups(C), `${label} backward (finalize)`);
   partial.dispose();
   const dx = empty(x.shape);
-  const vec = w === 4;
-  run(bnApplyGrad(vec, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
+  run(bnApplyGrad(w === 4, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
   coef.dispose();
   return { dx, grads };
 }
@@ -88,7 +89,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   if (training && R < 2) throw new Error(`${op}: training mode needs more than one value per channel, got ${x.describe()}`);
   const stats = empty([5, C]);
   if (training) {
-    const w = C % 4 === 0 ? 4 : 1;
+    const w = channelLanes(C);
     const { chunk, chunks } = chunking(R, C / w);
     const partial = empty([chunks, 2, C]);
     run(bnPartialStats(w === 4), { x, partial }, { R, C: C / w, chunk, chunks }, bnWorkgroups((chunks * C) / w), `${label} (partial stats)`);

@@ -1,6 +1,6 @@
 import { fillHalfProgram, fillProgram, fillWorkgroups } from '../../shaders/fill.js';
 import { toHalfBits } from '../half.js';
-import { empty, type DType, type Shape, type Tensor } from '../tensor.js';
+import { empty, storageWords, type DType, type Shape, type Tensor } from '../tensor.js';
 import { run } from './run.js';
 
 const bitsView = new DataView(new ArrayBuffer(4));
@@ -15,7 +15,7 @@ function bitsOf(value: number, dtype: DType): number {
 
 export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor {
   const out = empty(shape, dtype);
-  const words = out.storageWords;
+  const words = storageWords(out.size, dtype);
   if (out.size > 0) run(dtype === 'f16' ? fillHalfProgram : fillProgram, { out }, { count: words, bits: bitsOf(value, dtype) }, fillWorkgroups(words), `full [${shape}]`);
   return out;
 }

@@ -113,11 +113,12 @@ export function gemm(p: GemmProblem): Tensor {
   const direct = !!(p.output || p.rowOffset);
   const tiling = chooseTiling(p.M, p.N, p.K, batches, !direct);
   let sharing = subgroupSharing(p.b, Math.ceil(p.M / tiling.tm));
-  if (!sharing && tiling.tm > 4 && subgroupSharing(p.b, Math.ceil(p.M / 4))) {
-    // Too few row tiles to fill subgroups (a weight gradient's M = KH·KW·Cin): halve the rows per
-    // thread so that B's tile is shared anyway, which saves more loads than the rows cost.
+  // Too few row tiles to fill subgroups (a weight gradient's M = KH·KW·Cin): 4 rows per thread may
+  // let B's tile be shared anyway, which saves more loads than the rows cost.
+  const narrower = !sharing && tiling.tm > 4 ? subgroupSharing(p.b, Math.ceil(p.M / 4)) : undefined;
+  if (narrower) {
     tiling.tm = 4;
-    sharing = subgroupSharing(p.b, Math.ceil(p.M / 4));
+    sharing = narrower;
   }
   const { tm, tn, splits, kChunk } = tiling;
   const vecStore = p.N % 4 === 0;
