@@ -3,7 +3,8 @@
 
 export interface Series {
   name: string;
-  points: [number, number][];
+  /** [x, y] or [x, y, e]: e draws an error bar y ± e (e.g. the standard deviation over seeds). */
+  points: [number, number, number?][];
   color?: string;
   dashed?: boolean;
 }
@@ -123,20 +124,25 @@ const colorOf = (s: Series, i: number) => s.color ?? PALETTE[i % PALETTE.length]
 
 export function lineChart(o: ChartOptions & { series: Series[] }): string {
   fitLegend(o.series.map((s) => s.name));
-  const f = frame(o, o.series.flatMap((s) => s.points.map((p) => p[0])), o.series.flatMap((s) => s.points.map((p) => p[1])));
+  const err = (p: [number, number, number?]) => (Number.isFinite(p[2]) ? p[2]! : 0);
+  const f = frame(o, o.series.flatMap((s) => s.points.map((p) => p[0])), o.series.flatMap((s) => s.points.flatMap((p) => [p[1] - err(p), p[1] + err(p)])));
   o.series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])).sort((a, b) => a[0] - b[0]);
     if (pts.length === 0) return;
     const color = colorOf(s, i);
     f.svg.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.map((p) => `${f.x(p[0]).toFixed(1)},${f.y(p[1]).toFixed(1)}`).join(' ')}"><title>${escapeXml(s.name)}</title></polyline>`);
-    for (const p of pts) f.svg.push(`<circle cx="${f.x(p[0]).toFixed(1)}" cy="${f.y(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
+    for (const p of pts) {
+      const cx = f.x(p[0]).toFixed(1);
+      if (err(p) > 0) f.svg.push(`<path d="M${(+cx - 3).toFixed(1)} ${f.y(p[1] + err(p)).toFixed(1)}h6M${cx} ${f.y(p[1] + err(p)).toFixed(1)}V${f.y(p[1] - err(p)).toFixed(1)}M${(+cx - 3).toFixed(1)} ${f.y(p[1] - err(p)).toFixed(1)}h6" stroke="${color}" stroke-width="1.2" fill="none"/>`);
+      f.svg.push(`<circle cx="${cx}" cy="${f.y(p[1]).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${p[0]} → ${p[1].toPrecision(4)}${err(p) > 0 ? ` ± ${err(p).toPrecision(3)}` : ''}`)}</title></circle>`);
+    }
   });
   legend(f, o.series.map((s, i) => ({ name: s.name, color: colorOf(s, i), dashed: s.dashed })));
   return f.svg.join('\n') + '\n</svg>\n';
 }
 
 /** Least-squares line y = a + b·x. */
-export function linearFit(points: [number, number][]): { a: number; b: number } | null {
+export function linearFit(points: readonly (readonly [number, number, number?])[]): { a: number; b: number } | null {
   const n = points.length;
   if (n < 2) return null;
   const mx = points.reduce((s, p) => s + p[0], 0) / n;
