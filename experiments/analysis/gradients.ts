@@ -7,12 +7,13 @@
 // the silent fraction, are reported beside them. Also the coefficient of variation of ‖g‖ across
 // samples and across units.
 //
-// Several units are measured in one pass: the sample batch is repeated once per unit along the batch
-// axis (eval mode, so rows are independent), the forward stops at the layer, and one backward of
-// Σ_k ā_{u_k}(row k) gives every unit's gradient in its own rows.
+// One forward per sample batch (stopped at the deepest layer asked for), then one backward per unit
+// through the retained graph; statistics stay on the GPU until the end. (Repeating the batch once
+// per unit along the batch axis, to seed many units in one backward, measured slower on CPU adapters:
+// it adds a forward per unit and gains no arithmetic.)
 import { backward, noGrad } from '../../engine/autograd.js';
-import { addRaw, div, maximum, mul, mulRaw, sqrt } from '../../engine/ops/elementwise.js';
-import { expandRaw, mean, sum } from '../../engine/ops/reduce.js';
+import { addRaw, div, maximum, mulRaw, sqrt } from '../../engine/ops/elementwise.js';
+import { expandRaw, sum } from '../../engine/ops/reduce.js';
 import { scope, tensor, type Tensor } from '../../engine/tensor.js';
 import type { ResNet } from '../../models/resnet.js';
 import { mulberry32 } from '../data/dataset.js';
@@ -40,7 +41,7 @@ export interface GradientVariability {
 }
 
 export interface GradientOptions {
-  /** Rows per forward/backward pass: sample batch × units measured together. */
+  /** Samples per forward pass. */
   batchSize: number;
   /** Units per layer (a fixed random subset when the layer has more). */
   unitsPerLayer: number;
@@ -74,9 +75,9 @@ export function chooseUnits(n: number, k: number, seed: number): number[] {
   return all.slice(0, k).sort((a, b) => a - b);
 }
 
-/** Per-row sums of a [R, D] tensor's squares, read back. */
+/** Per-row sums of a [R, …] tensor's squares, read back. */
 async function rowSquares(t: Tensor): Promise<Float32Array> {
-  const sq = noGrad(() => sum(mulRaw(t, t), 1));
+  const sq = noGrad(() => sum(mulRaw(t, t).view([t.shape[0], t.size / t.shape[0]]), 1));
   const values = (await sq.toArray()) as Float32Array;
   sq.dispose();
   return values;
@@ -107,84 +108,84 @@ export function layerStatistics(norms: number[][], unitSumSquares: ArrayLike<num
 
 export async function gradientVariability(model: ResNet, images: Tensor, names: string[], options: GradientOptions): Promise<GradientVariability[]> {
   const [N, H, W, C] = images.shape;
-  const D = H * W * C;
   const layers = options.layers ?? names.map((_, i) => i);
   const params = model.parameters();
   const wasTraining = model.training;
   const frozen = params.map((p) => p.requiresGrad);
   params.forEach((p) => (p.requiresGrad = false));
   model.eval();
+  const units: number[][] = [];
+  // Per layer and unit: Σ_n v_{u,n} ([1, H, W, C]) and the norms of each sample batch ([b, 1, 1, 1]);
+  // per layer and sample batch: Σ_u v_{u,n} ([b, H, W, C]). Read back once, at the end.
+  const unitSums: (Tensor | null)[][] = layers.map(() => []);
+  const normParts: Tensor[][][] = layers.map(() => []);
+  const sampleSums: Tensor[][] = layers.map(() => []);
+  const total = Math.ceil(N / options.batchSize) * layers.length;
+  let done = 0;
   try {
-    // Unit count per layer, from one probe row.
-    const channels = noGrad(() => scope(() => model.forwardBlocks(sliceRows(images, 0, 1, [H, W, C])).map((b) => b.shape[3])));
-    const passes = layers.map((l) => {
-      const units = chooseUnits(channels[l], options.unitsPerLayer, (options.seed ?? 0) * 1000 + l);
-      const batch = Math.max(1, Math.min(N, Math.floor(options.batchSize / units.length)));
-      const group = Math.max(1, Math.min(units.length, Math.floor(options.batchSize / batch)));
-      return { l, units, batch, group };
-    });
-    const total = passes.reduce((s, p) => s + Math.ceil(N / p.batch) * Math.ceil(p.units.length / p.group), 0);
-    let done = 0;
-    const results: GradientVariability[] = [];
-    for (const { l, units, batch, group } of passes) {
-      const U = units.length;
-      // Σ_n v_{u,n} per unit ([k, D] per unit group) and Σ_u v_{u,n} per sample ([b, D] per sample batch).
-      const unitSums: (Tensor | null)[] = [];
-      const sampleSums: Tensor[] = [];
-      const normParts: { start: number; count: number; first: number; k: number; norms: Tensor }[] = [];
-      for (let start = 0; start < N; start += batch) {
-        const count = Math.min(batch, N - start);
+    for (let start = 0; start < N; start += options.batchSize) {
+      const count = Math.min(options.batchSize, N - start);
+      const x = noGrad(() => sliceRows(images, start, count, [H, W, C])).keep();
+      x.requiresGrad = true;
+      // One forward per batch; each unit then costs one backward through the retained graph.
+      const blocks = scope(() => model.forwardBlocks(x, Math.max(...layers)));
+      for (const [li, l] of layers.entries()) {
+        const [, Hl, Wl, Cl] = blocks[l].shape;
+        units[li] ??= chooseUnits(Cl, options.unitsPerLayer, (options.seed ?? 0) * 1000 + l);
         let acrossUnits: Tensor | null = null;
-        for (let first = 0, gi = 0; first < U; first += group, gi++) {
-          const k = Math.min(group, U - first);
-          const rows = noGrad(() => scope(() => expandRaw(sliceRows(images, start, count, [H, W, C]).view([1, count * D]), [k, count * D]).view([k * count, H, W, C]))).keep();
-          rows.requiresGrad = true;
-          scope(() => {
-            const pooled = mean(model.forwardBlocks(rows, l)[l], [1, 2]);
-            const Cl = pooled.shape[1];
-            const pick = new Float32Array(k * count * Cl);
-            for (let j = 0; j < k; j++) for (let n = 0; n < count; n++) pick[(j * count + n) * Cl + units[first + j]] = 1;
-            backward(sum(mul(pooled, tensor(pick, [k * count, Cl]))));
-          });
-          const g = rows.grad!;
-          rows.grad = null;
-          rows.dispose();
-          const [norms, unitSum, unitsAcc] = noGrad(() => scope(() => {
-            const norm = sqrt(sum(mulRaw(g, g), [1, 2, 3], { keepDims: true }));
+        for (const [ui, u] of units[li].entries()) {
+          const seed = noGrad(() => scope(() => {
+            const onehot = new Float32Array(Cl);
+            onehot[u] = 1 / (Hl * Wl);
+            return expandRaw(tensor(onehot, [1, 1, 1, Cl]), [count, Hl, Wl, Cl]);
+          }));
+          backward(blocks[l], { grad: seed, retainGraph: true });
+          seed.dispose();
+          const g = x.grad!;
+          x.grad = null;
+          const [norm, unitSum, unitsAcc] = noGrad(() => scope(() => {
+            const n = sqrt(sum(mulRaw(g, g), [1, 2, 3], { keepDims: true }));
             // A silent unit has a zero gradient: its direction counts as the zero vector, not NaN.
-            const v = div(g, maximum(norm, tensor([1e-30]))).view([k, count, D]);
-            const overSamples = sum(v, 1);
-            const overUnits = sum(v, 0);
-            const prev = unitSums[gi];
-            return [norm.view([k * count]), prev ? addRaw(prev, overSamples) : overSamples, acrossUnits ? addRaw(acrossUnits, overUnits) : overUnits];
+            const v = div(g, maximum(n, tensor([1e-30])));
+            const overSamples = sum(v, 0, { keepDims: true });
+            const prev = unitSums[li][ui];
+            return [n, prev ? addRaw(prev, overSamples) : overSamples, acrossUnits ? addRaw(acrossUnits, v) : v];
           }));
           g.dispose();
-          unitSums[gi]?.dispose();
-          unitSums[gi] = unitSum.keep();
+          unitSums[li][ui]?.dispose();
+          unitSums[li][ui] = unitSum.keep();
           acrossUnits?.dispose();
           acrossUnits = unitsAcc.keep();
-          normParts.push({ start, count, first, k, norms: norms.keep() });
-          options.onProgress?.(++done, total);
+          (normParts[li][ui] ??= []).push(norm.keep());
         }
-        sampleSums.push(acrossUnits!);
+        sampleSums[li].push(acrossUnits!);
+        options.onProgress?.(++done, total);
       }
-      const norms = units.map(() => new Array<number>(N).fill(0));
-      for (const part of normParts) {
-        const values = (await part.norms.toArray()) as Float32Array;
-        for (let j = 0; j < part.k; j++) for (let n = 0; n < part.count; n++) norms[part.first + j][part.start + n] = values[j * part.count + n];
-        part.norms.dispose();
+      blocks.forEach((b) => b.dispose());
+      x.dispose();
+    }
+    const results: GradientVariability[] = [];
+    for (const [li, l] of layers.entries()) {
+      const norms: number[][] = [];
+      for (const parts of normParts[li]) {
+        const row: number[] = [];
+        for (const part of parts) {
+          row.push(...((await part.toArray()) as Float32Array));
+          part.dispose();
+        }
+        norms.push(row);
       }
       const unitSumSquares: number[] = [];
-      for (const s of unitSums) {
+      for (const s of unitSums[li]) {
         unitSumSquares.push(...(await rowSquares(s!)));
         s!.dispose();
       }
       const sampleSumSquares: number[] = [];
-      for (const s of sampleSums) {
+      for (const s of sampleSums[li]) {
         sampleSumSquares.push(...(await rowSquares(s)));
         s.dispose();
       }
-      results.push({ layer: names[l], units, samples: N, ...layerStatistics(norms, unitSumSquares, sampleSumSquares), norms });
+      results.push({ layer: names[l], units: units[li], samples: N, ...layerStatistics(norms, unitSumSquares, sampleSumSquares), norms });
     }
     return results;
   } finally {

@@ -38,7 +38,7 @@ export function gradientsSvg(results: GradientVariability[], title: string): str
 export async function gradientsCommand(argv: string[]): Promise<void> {
   const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (SPEC §6): the variance of normalised gradients (silent pairs as zero vectors, and over active pairs alone), the silent fraction, and the coefficient of variation of gradient norms.', {
     ...checkpointOptions,
-    'batch-size': { ...checkpointOptions['batch-size'], description: 'rows per forward/backward pass: a sample batch repeated once per unit measured with it' },
+    'batch-size': { ...checkpointOptions['batch-size'], default: 64, description: 'samples per forward pass (each unit then costs one backward of this many rows)' },
     samples: { type: 'number', default: 256, description: 'test images (a fixed random subset)' },
     units: { type: 'number', default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },
     seed: { type: 'number', default: 0, description: 'seed of the unit subset' },

@@ -98,7 +98,7 @@ export function measurementsFor(checkpoint: string, { protocol, corruptionSource
     },
     {
       stage: 'gradients', file: 'gradients.json', command: 'gradient-variability',
-      argv: [...common, '--samples', String(g.samples), '--units', String(g.units), '--batch-size', '256'],
+      argv: [...common, '--samples', String(g.samples), '--units', String(g.units), '--batch-size', String(Math.min(g.samples, 64))],
     },
   ];
 }
