@@ -33,6 +33,7 @@ const grid = (sign: 1 | -1, seeds = [0, 1, 2]) => [-2, -1, 0, 1, 2].flatMap((a) 
 test('networks built to follow the paper: every finding agrees, with n, p, CI and Holm-adjusted p', () => {
   const findings = evaluateFindings(grid(1), { permutations: 2000, bootstrap: 500 });
   assert.equal(findings.map((f) => f.id), FINDING_IDS);
+  assert.equal(new Set(FINDING_IDS).size, FINDING_IDS.length);
   for (const f of findings) {
     if (f.id === 'F5-units-active') continue; // its measurement is null in every network
     assert.is(f.verdict, 'agrees', `${f.id}: ${JSON.stringify(f)}`);

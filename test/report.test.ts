@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { collectSweep } from '../experiments/report/collect.js';
 import { buildReport, formatP } from '../experiments/report/report.js';
+import { lineChart, niceTicks } from '../experiments/report/svg.js';
 import { pearson, ranks, spearman } from '../experiments/report/stats.js';
 import { checkXml } from './reference/xml.js';
 
@@ -46,6 +47,13 @@ test('p-values print with two significant digits, tiny ones as < 0.0001, undefin
   assert.is(formatP(1), '1.0');
   assert.is(formatP(null), '–');
   assert.is(formatP(NaN), '–');
+});
+
+test('charts of values that differ only by rounding end (no tick loop that never advances)', () => {
+  assert.equal(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.ok(niceTicks(0.5, 0.5 + 1e-16).length <= 21);
+  const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [[0, 0.5], [1, 0.5 + 1e-16, 1e-17]] }] });
+  assert.is(checkXml(svg), null);
 });
 
 test('statistics helpers', () => {

@@ -11,16 +11,19 @@ import { measurementsFor, PROTOCOLS } from '../experiments/study/protocol.js';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['dist/experiments/cli.js', ...args], { encoding: 'utf8' });
 
-test('protocol overrides: --epochs and limits replace the defaults, and measurements use at most --limit-test images', () => {
-  const p = resolveProtocol({ data: 'mnist', epochs: 1, 'limit-train': 64, 'limit-test': 40, alphas: [-1, 1] });
+test('protocol overrides: --epochs and limits replace the defaults, and a smaller test subset scales the measurements', () => {
+  const p = resolveProtocol({ data: 'mnist', epochs: 1, 'limit-train': 64, 'limit-test': 250, alphas: [-1, 1] });
   assert.is(p.train.epochs, 1);
   assert.is(p.train['limit-train'], 64);
   assert.equal(p.alphas, [-1, 1]);
   assert.equal(p.seeds, PROTOCOLS.mnist.seeds);
-  assert.is(p.corruptions.images, 40);
-  assert.ok(p.attacks.every((a) => a.images === 40));
-  assert.is(p.dimensionality.samples, 40);
-  assert.is(p.gradients.samples, Math.min(40, PROTOCOLS.mnist.gradients.samples));
+  // 250 of the protocol's 500 test images: every measurement at half its size.
+  const m = PROTOCOLS.mnist;
+  assert.is(p.corruptions.images, m.corruptions.images / 2);
+  assert.ok(p.attacks.every((a, i) => a.images === m.attacks[i].images / 2));
+  assert.is(p.dimensionality.samples, m.dimensionality.samples / 2);
+  assert.is(p.gradients.samples, m.gradients.samples / 2);
+  assert.equal(resolveProtocol({ data: 'mnist', 'limit-test': 5000 }).corruptions, m.corruptions, 'never scaled up');
   assert.throws(() => resolveProtocol({ data: 'mnist', epochs: 0 }), /--epochs: expected an integer ≥ 1, got 0/);
   assert.throws(() => resolveProtocol({ data: 'mnist', seeds: [0.5] }), /--seeds: 0.5/);
   const argv = measurementsFor('RUN/model.safetensors', { protocol: p, corruptionSource: '/data/CIFAR-10-C' });

@@ -31,7 +31,7 @@ const studyOptions: Record<string, OptionSpec> = {
   seeds: { type: 'numbers', description: 'seeds per α (default: the protocol\'s)' },
   epochs: { type: 'number', description: 'training epochs (default: the protocol\'s)' },
   'limit-train': { type: 'number', description: 'train on a fixed random subset of N images' },
-  'limit-test': { type: 'number', description: 'test subset for accuracy and selectivity; measurements use at most this many images' },
+  'limit-test': { type: 'number', description: 'test subset for accuracy and selectivity; a subset smaller than the protocol\'s test set scales the measurements\' image counts down in proportion' },
   'corruption-source': { type: 'string', metavar: 'DIR', description: 'published CIFAR-10-C / Tiny-ImageNet-C directory to evaluate corruptions from (default: generate them on the GPU)' },
   shard: { type: 'string', default: '0/1', metavar: 'i/n', description: 'networks k with k mod n = i (workers on other machines share DIR; e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)' },
   jobs: { type: 'number', default: 1, description: 'worker processes on this machine, each taking a share of this shard' },
@@ -79,7 +79,9 @@ export function resolveProtocol(args: Record<string, unknown>): StudyProtocol {
   const limitTrain = int('limit-train', 1);
   const limitTest = int('limit-test', 2);
   int('jobs', 1);
-  const cap = (n: number) => Math.min(n, limitTest ?? (base.train['limit-test'] as number | undefined) ?? n);
+  // Measurement sizes are set for the protocol's test set; a smaller --limit-test scales them down with it.
+  const scale = limitTest === undefined ? 1 : Math.min(1, limitTest / base.testImages);
+  const cap = (n: number) => Math.max(1, Math.round(n * scale));
   const train = { ...base.train };
   if (epochs !== undefined) train.epochs = epochs;
   if (limitTrain !== undefined) train['limit-train'] = limitTrain;

@@ -43,7 +43,13 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  // Counted rather than accumulated: a step below the spacing of floats near lo would never advance t.
+  const first = Math.ceil(lo / step);
+  for (let k = 0; k <= 4 * count; k++) {
+    const t = (first + k) * step;
+    if (t > hi + step * 1e-9) break;
+    ticks.push(Number(t.toPrecision(12)));
+  }
   return ticks;
 }
 
@@ -79,8 +85,10 @@ function frame(o: ChartOptions, xs: number[], ys: number[], xTicksOverride = o.x
   const finiteY = ys.filter(Number.isFinite);
   let [x0, x1] = finiteX.length ? [Math.min(...finiteX), Math.max(...finiteX)] : [0, 1];
   let [y0, y1] = o.yRange ?? (finiteY.length ? [Math.min(...finiteY), Math.max(...finiteY)] : [0, 1]);
-  if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
-  if (y1 === y0) [y0, y1] = [y0 - (Math.abs(y0) || 1) * 0.1, y1 + (Math.abs(y1) || 1) * 0.1];
+  // Ranges that differ only by rounding count as a single value.
+  const flat = (lo: number, hi: number) => hi - lo <= 1e-9 * Math.max(Math.abs(lo), Math.abs(hi));
+  if (flat(x0, x1)) [x0, x1] = [x0 - 1, x1 + 1];
+  if (flat(y0, y1)) [y0, y1] = [y0 - (Math.abs(y0) || 1) * 0.1, y1 + (Math.abs(y1) || 1) * 0.1];
   const padY = o.yRange ? 0 : (y1 - y0) * 0.05;
   y0 -= padY;
   y1 += padY;

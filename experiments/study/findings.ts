@@ -98,7 +98,8 @@ function sub(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined || b === undefined ? undefined : a - b;
 }
 
-export const FINDING_IDS = [...CORRELATIONS, ...PAIRED].map((f) => f.id);
+/** Every finding in reading order: each paper finding followed by the variants reported beside it. */
+export const FINDING_IDS = ['F1', 'F2', 'F3', 'F3-L2', 'F4a', 'F4a-PR', 'F4b', 'F4b-PR', 'F5', 'F5-units', 'F5-active', 'F5-units-active', 'F5-cv', 'F5-units-cv'];
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
@@ -146,8 +147,7 @@ function pairedFinding(spec: PairedSpec, runs: RunRecord[], options: FindingOpti
 /** Every finding over the given networks, primary ones Holm-adjusted as a family. */
 export function evaluateFindings(runs: RunRecord[], options: FindingOptions = {}): FindingResult[] {
   const results = [...CORRELATIONS.map((s) => correlationFinding(s, runs, options)), ...PAIRED.map((s) => pairedFinding(s, runs, options))];
-  const order = FINDING_IDS;
-  results.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  results.sort((a, b) => FINDING_IDS.indexOf(a.id) - FINDING_IDS.indexOf(b.id));
   // F2 also reports how much accuracy the corruptions cost: the mean relative drop from clean.
   const drop = (r: RunRecord) => (r.corruptions && r.corruptions.clean > 0 ? (r.corruptions.clean - r.corruptions.mCA) / r.corruptions.clean : undefined);
   const withDrop = runs.filter((r) => drop(r) !== undefined && si(r) !== undefined);

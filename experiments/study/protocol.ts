@@ -9,6 +9,8 @@ export const PAPER_ALPHAS = [-100, -30, -10, -5, -2, -1, -0.4, -0.3, -0.2, -0.1,
 
 export interface StudyProtocol {
   summary: string;
+  /** Test images the measurement sizes below are chosen for (the protocol's test subset or the whole test set). */
+  testImages: number;
   alphas: number[];
   seeds: number[];
   /** `sweep`/`train` options (without --alphas, --seeds, --out). */
@@ -22,6 +24,7 @@ export interface StudyProtocol {
 export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
   mnist: {
     summary: 'ResNet20 on the bundled MNIST digits, sized to finish on 2 CPU cores without a GPU',
+    testImages: 500,
     alphas: [-3, -1, 0, 1, 3],
     seeds: [0, 1, 2],
     train: { model: 'resnet20', epochs: 2, 'batch-size': 64, lr: 0.1, schedule: 'cosine', 'limit-train': 3072, 'limit-test': 500, 'log-every': 8 },
@@ -35,6 +38,7 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
   },
   cifar10: {
     summary: 'ResNet20 on CIFAR-10 with the paper\'s α grid: 200 epochs per network (days per network on a CPU; hours on a GPU)',
+    testImages: 10_000,
     alphas: PAPER_ALPHAS,
     seeds: [0, 1, 2, 3, 4],
     train: { model: 'resnet20', epochs: 200, 'batch-size': 128, lr: 0.1, schedule: 'step' },
@@ -48,6 +52,7 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
   },
   tinyimagenet: {
     summary: 'ResNet18 on Tiny ImageNet (64×64, 200 classes), 90 epochs per network',
+    testImages: 10_000,
     alphas: [-2, -1, -0.5, 0, 0.5, 1, 2],
     seeds: [0, 1, 2],
     train: { model: 'resnet18', epochs: 90, 'batch-size': 256, lr: 0.1, schedule: 'step' },
