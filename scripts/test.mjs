@@ -4,8 +4,8 @@
 //
 //   node scripts/test.mjs [PATTERN] [--no-build] [--dir DIR]
 //
-// PATTERN is a case-insensitive regular expression on the file's path inside DIR (default
-// dist/test); with a pattern the type-check is left out, so running a few files stays quick.
+// PATTERN is a case-insensitive regular expression on the path inside DIR (default dist/test) of
+// the *.test.js files to run; with a pattern the type-check is left out, so running a few files stays quick.
 // Files run in one worker process (scripts/test-worker.mjs), so they share one GPU device. A file
 // that ends without its summary (the process crashed or exited) counts as failed, and a new worker
 // runs the files after it.
@@ -63,7 +63,7 @@ function listFiles(root, regex) {
       const path = join(d, name);
       if (name === 'node_modules') continue;
       if (statSync(path).isDirectory()) walk(path);
-      else if (regex.test(relative(root, path))) found.push(path);
+      else if (name.endsWith('.test.js') && (!regex || regex.test(relative(root, path)))) found.push(path);
     }
   };
   walk(root);
@@ -72,7 +72,7 @@ function listFiles(root, regex) {
 
 let files;
 try {
-  files = listFiles(dir, pattern ? new RegExp(pattern, 'i') : /\.test\.js$/);
+  files = listFiles(dir, pattern ? new RegExp(pattern, 'i') : null);
 } catch (e) {
   console.log(`${dir}: cannot list test files (${e.code ?? e.message})`);
   summary(0, 1);
