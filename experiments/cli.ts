@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The command-line entry point: `node dist/experiments/cli.js <command> [options]` (npm run cli -- …).
 import { destroyGpu, initGpu } from '../engine/device.js';
 import '../engine/ops/index.js';
