@@ -259,6 +259,24 @@ test('a checkpoint saved by Node is evaluated in the page with the same predicti
   assert.equal(pageErrors, []);
 });
 
+test('the page example (docs/examples/mnist-page.ts) trains its perceptron from the package\'s browser entry point', async () => {
+  const p = await openPage(`examples/mnist-page.html?${ADAPTER}`);
+  await p.waitForFunction(() => {
+    const example = (globalThis as { example?: { accuracy?: number; error?: string } }).example;
+    return example?.accuracy !== undefined || example?.error !== undefined;
+  }, null, { timeout: 10 * MINUTE, polling: 500 });
+  const result = await p.evaluate(() => (globalThis as unknown as { example: { losses: number[]; accuracy?: number; error?: string } }).example);
+  assert.is(result.error, undefined, `page example error: ${result.error}`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(result.losses.slice(0, 10));
+  const last = mean(result.losses.slice(-10));
+  log(`page example: ${result.losses.length} steps, loss ${first.toFixed(3)} → ${last.toFixed(3)}, held-out accuracy ${(100 * result.accuracy!).toFixed(1)}%`);
+  assert.ok(last < first / 2, `the loss did not fall enough: ${first} → ${last}`);
+  assert.ok(result.accuracy! > 0.5, `accuracy ${result.accuracy} is not well above chance (0.1)`);
+  await p.close();
+  assert.equal(pageErrors, []);
+});
+
 test('PGD on a test image, and a screenshot of the page', async () => {
   await page.fill('#image-index', '3');
   await page.fill('#pgd-steps', '5');
