@@ -7,10 +7,13 @@
 // file, '5' folder, 'L' GNU long name of the next member, 'x' pax header of the next member (its
 // `path`), 'g' global pax header (ignored). Anything else (links, devices, sparse files) is refused.
 // The archive must end with the zero block; a stream that stops before it is truncated.
+import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ArchiveError, FolderMaker, memberPath, writeMember } from './target.js';
 
 const BLOCK = 512;
+/** Members up to this size are written in one call (a stream per file costs more than the file). */
+export const SMALL_MEMBER = 1 << 20;
 
 /** Reads exact byte counts from an async stream of chunks. */
 class ByteReader {
@@ -171,7 +174,13 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, root: string
     }
     if (!path) throw new ArchiveError(`${archive}: member at byte ${at} is a file without a name`);
     await folders.ensure(dirname(path));
-    await writeMember(path, reader.stream(size, truncated));
+    if (size <= SMALL_MEMBER) {
+      const bytes = await reader.take(size);
+      if (bytes.length < size) throw truncated();
+      await writeFile(path, bytes);
+    } else {
+      await writeMember(path, reader.stream(size, truncated));
+    }
     await reader.skip(padded(size) - size, truncated);
     stats.files++;
     stats.bytes += size;

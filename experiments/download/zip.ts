@@ -11,13 +11,13 @@
 // length @26, extra length @28, data @30 + both). Extra field 0x0001 holds the 64-bit values of
 // whichever of size, compressed size and offset are 0xFFFFFFFF, in that order.
 import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { crc32 } from '../io/png.js';
 import { ArchiveError, FolderMaker, memberPath, writeMember } from './target.js';
-import type { ExtractStats } from './tar.js';
+import { SMALL_MEMBER, type ExtractStats } from './tar.js';
 
 interface Entry {
   name: string;
@@ -109,6 +109,13 @@ function parseDirectory(dir: Buffer, expected: number, archive: string): Entry[]
   return entries;
 }
 
+/** Why a member's unpacked bytes (their count and CRC-32) are not what the directory records, or null. */
+function mismatch(entry: Entry, size: number, crc: number, archive: string): ArchiveError | null {
+  if (size !== entry.size) return new ArchiveError(`${archive}: member '${entry.name}' holds ${size} bytes, the directory says ${entry.size}`);
+  if (crc !== entry.crc) return new ArchiveError(`${archive}: member '${entry.name}' fails its CRC-32 check: the archive is damaged`);
+  return null;
+}
+
 /** Counts bytes and CRC-32 of what passes through. */
 function checker(entry: Entry, archive: string): Transform {
   let crc = 0;
@@ -120,11 +127,17 @@ function checker(entry: Entry, archive: string): Transform {
       done(null, chunk);
     },
     flush(done) {
-      if (size !== entry.size) done(new ArchiveError(`${archive}: member '${entry.name}' holds ${size} bytes, the directory says ${entry.size}`));
-      else if (crc !== entry.crc) done(new ArchiveError(`${archive}: member '${entry.name}' fails its CRC-32 check: the archive is damaged`));
-      else done();
+      done(mismatch(entry, size, crc, archive));
     },
   });
+}
+
+/** A small member: unpacked and checked in memory, written in one call. */
+async function writeSmall(entry: Entry, packed: Buffer, target: string, archive: string): Promise<void> {
+  const bytes = entry.method === 8 ? inflateRawSync(packed) : packed;
+  const error = mismatch(entry, bytes.length, crc32(bytes), archive);
+  if (error) throw error;
+  await writeFile(target, bytes);
 }
 
 /** Extracts the zip file at `path` into `root`; `onProgress` gets the bytes of the file processed. */
@@ -146,15 +159,22 @@ export async function extractZip(path: string, root: string, archive: string, on
       }
       if (!target) throw new ArchiveError(`${archive}: a member has no name`);
       if (entry.method !== 0 && entry.method !== 8) throw new ArchiveError(`${archive}: member '${entry.name}' uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`);
-      const local = await readAt(handle, entry.offset, 30);
-      if (local.length < 30 || local.readUInt32LE(0) !== 0x04034b50) throw new ArchiveError(`${archive}: member '${entry.name}': no local header at byte ${entry.offset}`);
-      const start = entry.offset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+      // A small member is read with its local header in one call (name and extra field rarely pass 512 bytes).
+      const small = entry.size <= SMALL_MEMBER && entry.compressed <= SMALL_MEMBER;
+      const head = await readAt(handle, entry.offset, small ? 30 + Buffer.byteLength(entry.name) + 512 + entry.compressed : 30);
+      if (head.length < 30 || head.readUInt32LE(0) !== 0x04034b50) throw new ArchiveError(`${archive}: member '${entry.name}': no local header at byte ${entry.offset}`);
+      const dataAt = 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
+      const start = entry.offset + dataAt;
       if (start + entry.compressed > fileSize) throw new ArchiveError(`${archive}: truncated: member '${entry.name}' runs past the end of the file`);
       await folders.ensure(dirname(target));
-      const raw = entry.compressed === 0 ? [] : createReadStream(path, { start, end: start + entry.compressed - 1 });
-      const stages = entry.method === 8 ? [createInflateRaw(), checker(entry, archive)] : [checker(entry, archive)];
       try {
-        await writeMember(target, raw, ...stages);
+        if (small) {
+          const packed = dataAt + entry.compressed <= head.length ? head.subarray(dataAt, dataAt + entry.compressed) : await readAt(handle, start, entry.compressed);
+          await writeSmall(entry, packed, target, archive);
+        } else {
+          const raw = createReadStream(path, { start, end: start + entry.compressed - 1 });
+          await writeMember(target, raw, ...(entry.method === 8 ? [createInflateRaw()] : []), checker(entry, archive));
+        }
       } catch (e) {
         if (e instanceof ArchiveError) throw e;
         throw new ArchiveError(`${archive}: member '${entry.name}' cannot be decompressed (${(e as Error).message}): the archive is damaged`);
