@@ -6,12 +6,14 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CORRUPTION_NAMES } from '../experiments/corruptions/types.js';
 import { downloadDataset, RECORD_FILE, type DatasetDownloadOptions } from '../experiments/download/dataset.js';
 import { PUBLISHED, type PublishedArchive } from '../experiments/download/datasets.js';
+import { extractTar } from '../experiments/download/tar.js';
 import { memberPath } from '../experiments/download/target.js';
 import { startArchiveServer, type ArchiveServer } from './fixtures/archive-server.js';
 import { readTree, tarArchive, treeMembers, zipArchive, type ArchiveMember } from './fixtures/archives.js';
@@ -203,6 +205,30 @@ test("a tar member named '../evil' (or a link) is refused and nothing is written
     assertOnly(options.to, []);
     assert.not.ok(existsSync(join(work, 'evil')));
   }
+});
+
+test('tar: long names from pax and GNU headers, and a corrupt header', async () => {
+  const record = (key: string, value: string) => {
+    const rest = ` ${key}=${value}\n`;
+    let n = rest.length + 1;
+    while (String(n).length + rest.length !== n) n = String(n).length + rest.length;
+    return `${n}${rest}`;
+  };
+  const paxName = `a/${'p'.repeat(140)}.JPEG`;
+  const gnuName = `a/${'g'.repeat(150)}.JPEG`;
+  const archive = tarArchive([
+    { name: 'PaxHeader', type: 'x', data: Buffer.from(record('path', paxName) + record('comment', 'x')) },
+    { name: 'a/cut-name', data: Buffer.from('pax') },
+    { name: '././@LongLink', type: 'L', data: Buffer.from(`${gnuName}\0`) },
+    { name: 'a/cut-name-2', data: Buffer.from('gnu') },
+  ]);
+  const dir = join(work, 'long-names');
+  mkdirSync(dir);
+  await extractTar(Readable.from([archive]), dir, 'long.tar');
+  assert.equal([...readTree(dir).entries()].map(([k, v]) => [k, v.toString()]), [[gnuName, 'gnu'], [paxName, 'pax']].sort());
+  const damaged = Buffer.from(archive);
+  damaged[1024 + 10] ^= 1; // the name of the second header (after the pax header and its records)
+  assertMatch(await failure(extractTar(Readable.from([damaged]), join(work, 'damaged'), 'damaged.tar')), /damaged\.tar: corrupt header at byte 1024 \(checksum mismatch\)/);
 });
 
 test('member names that leave the folder are refused; ordinary ones map inside it', () => {

@@ -5,7 +5,7 @@
 // Header fields used: name (0, 100), size (124, 12; octal, or base-256 when the high bit is set),
 // checksum (148, 8), type (156), magic (257, 6), prefix (345, 155; ustar only). Types: '0'/NUL
 // file, '5' folder, 'L' GNU long name of the next member, 'x' pax header of the next member (its
-// `path`), 'g' global pax header (ignored). Anything else (links, devices, sparse files) is refused.
+// `path` and `size`), 'g' global pax header (ignored). Anything else (links, devices, sparse files) is refused.
 // The archive must end with the zero block; a stream that stops before it is truncated.
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -107,20 +107,20 @@ function checksumOk(block: Uint8Array): boolean {
   return sum === number(block, 148, 8);
 }
 
-/** `path` from pax extended-header records ("<len> key=value\n"). */
-function paxPath(records: Uint8Array): string | null {
-  const body = Buffer.from(records).toString('utf8');
-  let path: string | null = null;
+/** The records of a pax extended header ("<length> key=value\n" each). */
+function paxRecords(bytes: Uint8Array): Map<string, string> {
+  const body = Buffer.from(bytes).toString('utf8');
+  const records = new Map<string, string>();
   for (let at = 0; at < body.length; ) {
     const space = body.indexOf(' ', at);
     const length = parseInt(body.slice(at, space), 10);
     if (!(length > 0) || space < 0) break;
     const record = body.slice(space + 1, at + length - 1);
     const eq = record.indexOf('=');
-    if (record.slice(0, eq) === 'path') path = record.slice(eq + 1);
+    records.set(record.slice(0, eq), record.slice(eq + 1));
     at += length;
   }
-  return path;
+  return records;
 }
 
 const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
@@ -135,7 +135,9 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, root: string
   const reader = new ByteReader(source);
   const folders = new FolderMaker();
   const stats: ExtractStats = { files: 0, bytes: 0 };
+  // From a GNU long-name member or a pax header: the next member's name and size.
   let longName: string | null = null;
+  let paxSize: number | null = null;
   for (;;) {
     const at = reader.offset;
     const block = await reader.take(BLOCK);
@@ -145,19 +147,25 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, root: string
     if (!checksumOk(block)) throw new ArchiveError(`${archive}: corrupt header at byte ${at} (checksum mismatch): not a tar archive, or a damaged one`);
     const ustar = text(block, 257, 6) === 'ustar';
     const headerName = ustar && block[345] !== 0 ? `${text(block, 345, 155)}/${text(block, 0, 100)}` : text(block, 0, 100);
-    const name = longName ?? headerName;
-    const size = number(block, 124, 12);
     const type = String.fromCharCode(block[156] || 0x30);
+    const name = longName ?? headerName;
+    const size = (type !== 'L' && type !== 'x' && type !== 'g' ? paxSize : null) ?? number(block, 124, 12);
     const truncated = () => new ArchiveError(`${archive}: truncated: the archive ends inside member '${name}' (${size} bytes, starting at byte ${at + BLOCK})`);
     if (type === 'L' || type === 'x') {
-      const bytes = new Uint8Array(size);
-      let k = 0;
-      for await (const chunk of reader.stream(size, truncated)) bytes.set(chunk, (k += chunk.length) - chunk.length);
+      if (size > SMALL_MEMBER) throw new ArchiveError(`${archive}: an extended header of ${size} bytes at byte ${at}: a damaged archive`);
+      const bytes = await reader.take(size);
+      if (bytes.length < size) throw truncated();
       await reader.skip(padded(size) - size, truncated);
-      longName = type === 'L' ? text(bytes, 0, size) : paxPath(bytes) ?? longName;
+      if (type === 'L') longName = text(bytes, 0, size);
+      else {
+        const records = paxRecords(bytes);
+        longName = records.get('path') ?? longName;
+        paxSize = records.has('size') ? Number(records.get('size')) : paxSize;
+      }
       continue;
     }
     longName = null;
+    paxSize = null;
     if (type === 'g') {
       await reader.skip(padded(size), truncated);
       continue;
