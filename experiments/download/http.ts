@@ -95,12 +95,16 @@ async function attempt(url: string, part: string, options: DownloadOptions, fetc
       await response.body?.cancel();
       throw new DownloadError(`${url}: the server offers ${total} bytes, the published archive has ${options.expectedBytes}; wrong file or mirror`);
     }
-    const file = await open(part, have > 0 ? 'a' : 'w');
+    // The disk's errors (full, read-only, no permission) are not the network's: retrying cannot help.
+    const disk = (e: unknown): never => {
+      throw new DownloadError(`${part}: cannot write the download (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    };
+    const file = await open(part, have > 0 ? 'a' : 'w').catch(disk);
     try {
       if (!response.body) throw new DownloadError(`${url}: empty response`);
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         armIdle();
-        await file.write(chunk);
+        await file.write(chunk).catch(disk);
         have += chunk.length;
         fetchedSoFar.bytes += chunk.length;
         options.onProgress?.(have, total, fetchedSoFar.bytes);
