@@ -1,10 +1,12 @@
+#!/usr/bin/env node
 // The command-line entry point: `node dist/experiments/cli.js <command> [options]` (npm run cli -- …).
 import { destroyGpu, initGpu } from '../engine/device.js';
 import '../engine/ops/index.js';
 import { applyTunedTile } from './autotune.js';
 import { UsageError } from './cli/args.js';
 
-const commands: Record<string, { summary: string; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
+/** `gpu: false` marks commands that never touch the GPU (no device is opened for them). */
+const commands: Record<string, { summary: string; gpu?: false; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
   train: { summary: 'train a ResNet (optionally selectivity-regularized) into a run directory', run: async () => (await import('./cli/train.js')).trainCommand },
   eval: { summary: 'test accuracy of a checkpoint', run: async () => (await import('./cli/eval.js')).evalCommand },
   selectivity: { summary: 'class selectivity of every block output of a checkpoint (JSON + SVG)', run: async () => (await import('./cli/selectivity.js')).selectivityCommand },
@@ -20,6 +22,7 @@ const commands: Record<string, { summary: string; run: () => Promise<(argv: stri
   attack: { summary: 'robust accuracy under PGD / FGSM (L∞ or L2) over an ε grid: CSV, JSON with AUC, SVG charts', run: async () => (await import('./cli/attack.js')).attackCommand },
   autotune: { summary: 'choose the fastest GEMM tile for this adapter (cached for later commands)', run: async () => (await import('./cli/autotune.js')).autotuneCommand },
   bench: { summary: 'kernel and model benchmarks (same as npm run bench)', run: async () => (await import('./bench.js')).main },
+  download: { summary: 'fetch, verify and unpack a published dataset: cifar10, cifar10-c, tinyimagenet, tinyimagenet-c', gpu: false, run: async () => (await import('./cli/download.js')).downloadCommand },
 };
 
 function usage(): string {
@@ -38,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const run = await command.run();
-  if (!rest.includes('--help') && !rest.includes('-h')) {
+  if (command.gpu !== false && !rest.includes('--help') && !rest.includes('-h')) {
     await initGpu();
     // An earlier `autotune` on this adapter picked the GEMM tile (autotune itself re-measures).
     if (name !== 'autotune') await applyTunedTile();

@@ -192,6 +192,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const log = io.log ?? (() => {});
   // The GEMM tile sets the order of summation, so a resumed run must use the one it started with.
   const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
+  const classNames = trainData.classNames ?? testData.classNames;
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
   const model = createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
@@ -222,7 +223,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const saveCheckpoint = async (totals?: Tensor[], seen = 0) => {
     position.generators = { augment: augmentGenerator.getState() };
     position.epochTotals = totals ? { loss: await totals[0].item(), correct: await totals[1].item(), selectivity: await totals[2].item(), seen } : undefined;
-    await store.write(CHECKPOINT_FILE, await encodeCheckpoint(model, optimizer, position, fullConfig));
+    await store.write(CHECKPOINT_FILE, await encodeCheckpoint(model, optimizer, position, fullConfig, classNames));
   };
 
   const { height, width } = trainData;
@@ -306,7 +307,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const lastRow = rows[rows.length - 1];
   if (finished) {
     if (lastSelectivity) await store.write(SELECTIVITY_FILE, JSON.stringify(lastSelectivity) + '\n');
-    await store.write(MODEL_FILE, await encodeCheckpoint(model, null, null, fullConfig));
+    await store.write(MODEL_FILE, await encodeCheckpoint(model, null, null, fullConfig, classNames));
     await store.write(RESULT_FILE, JSON.stringify({ testAccuracy: lastRow?.testAccuracy, testLoss: lastRow?.testLoss, testSelectivity: lastRow?.testSelectivity, epochs: rows.length, steps: position.globalStep, finished: new Date().toISOString() }, null, 2) + '\n');
   }
   optimizer.dispose();

@@ -1,5 +1,5 @@
-// `npm run serve`: a small static server for the page. Serves dist/web (the bundle, the MNIST sample)
-// and web/ (index.html, style.css) on 127.0.0.1 and prints the URL. Options: --port N (0 picks a free
+// `npm run serve`: a small static server for the page. Serves dist/web (the bundle, the MNIST sample),
+// web/ (index.html, style.css) and docs/ (the page example at /examples/mnist-page.html) on 127.0.0.1 and prints the URL. Options: --port N (0 picks a free
 // port; default 8080), --root DIR (the project directory; default the current one).
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -30,7 +30,7 @@ export interface StaticServer {
 /** Starts the server; resolves once it listens. */
 export function startServer(options: { port?: number; root?: string; log?: (line: string) => void } = {}): Promise<StaticServer> {
   const root = resolve(options.root ?? '.');
-  const dirs = [join(root, 'dist', 'web'), join(root, 'web')];
+  const dirs = [join(root, 'dist', 'web'), join(root, 'web'), join(root, 'docs')];
   const log = options.log ?? (() => {});
   const server = createServer((req, res) => {
     const send = (status: number, text: string) => {

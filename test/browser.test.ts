@@ -4,7 +4,7 @@
 // written by the Node side and checks that the page predicts what Node predicts, and saves a
 // screenshot. A browser that cannot start fails the test: nothing here is skipped.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -19,9 +19,9 @@ import type { KernelTestReport } from '../web/tests.js';
 import { SWIFTSHADER_SKIPS } from '../web/tests.js';
 import { inferBatch } from '../web/trainer.js';
 import { boundAt, caseId, Checker, kernelCases } from './cases/index.js';
+import { ensureChromium } from './chromium.js';
 import { setupGpu } from './helpers.js';
 
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /**
  * navigator.gpu in headless Chromium on a machine without a GPU. --enable-unsafe-webgpu exposes
  * WebGPU on Linux. By default Chromium runs it on SwiftShader (its built-in CPU Vulkan; the system's
@@ -72,18 +72,15 @@ function startServer(): Promise<string> {
   });
 }
 
-async function launch(): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`browser test: ${CHROMIUM} does not exist. Install Debian's Chromium (as root: apt-get install -y chromium, or run .ci/browser-deps), or point CHROMIUM at a Chromium binary.`);
-  }
+async function launch(executable: string): Promise<BrowserContext> {
   userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
   try {
     return await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'],
+      executablePath: executable, headless: true, args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'],
       viewport: { width: 1360, height: 900 }, timeout: 60_000,
     });
   } catch (e) {
-    throw new Error(`browser test: Chromium (${CHROMIUM}) did not start: ${(e as Error).message}`);
+    throw new Error(`browser test: Chromium (${executable}) did not start: ${(e as Error).message}`);
   }
 }
 
@@ -104,9 +101,11 @@ function log(line: string): void {
 }
 
 test.before(async () => {
+  // First, so a missing browser is reported (or installed) before anything slower starts.
+  const browser = ensureChromium();
   await setupGpu();
   baseUrl = await startServer();
-  context = await launch();
+  context = await launch(browser);
   sample = decodeMnistSample(await pathSource('dist/web/mnist-sample.bin').bytes());
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
@@ -257,6 +256,24 @@ test('a checkpoint saved by Node is evaluated in the page with the same predicti
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  assert.equal(pageErrors, []);
+});
+
+test('the page example (docs/examples/mnist-page.ts) trains its perceptron from the package\'s browser entry point', async () => {
+  const p = await openPage(`examples/mnist-page.html?${ADAPTER}`);
+  await p.waitForFunction(() => {
+    const example = (globalThis as { example?: { accuracy?: number; error?: string } }).example;
+    return example?.accuracy !== undefined || example?.error !== undefined;
+  }, null, { timeout: 10 * MINUTE, polling: 500 });
+  const result = await p.evaluate(() => (globalThis as unknown as { example: { losses: number[]; accuracy?: number; error?: string } }).example);
+  assert.is(result.error, undefined, `page example error: ${result.error}`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(result.losses.slice(0, 10));
+  const last = mean(result.losses.slice(-10));
+  log(`page example: ${result.losses.length} steps, loss ${first.toFixed(3)} → ${last.toFixed(3)}, held-out accuracy ${(100 * result.accuracy!).toFixed(1)}%`);
+  assert.ok(last < first / 2, `the loss did not fall enough: ${first} → ${last}`);
+  assert.ok(result.accuracy! > 0.5, `accuracy ${result.accuracy} is not well above chance (0.1)`);
+  await p.close();
   assert.equal(pageErrors, []);
 });
 
