@@ -2,10 +2,12 @@
 //  - dist/**: every TypeScript source transpiled file by file (what tests and the CLI run in Node)
 //  - dist/bundle/engine.node.js and dist/bundle/engine.browser.js: the same sources bundled for each platform
 //  - dist/web/main.js: the page (web/main.ts) bundled for the browser, where any Node-only import is an
-//    error; and dist/web/mnist-sample.bin, the digits the page trains on (written when missing)
+//    error; dist/web/mozjpeg_dec.wasm, its JPEG decoder; and dist/web/mnist-sample.bin, the digits the
+//    page trains on (written when missing)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const roots = ['engine', 'shaders', 'models', 'experiments', 'test', 'web', 'scripts'];
@@ -27,7 +29,7 @@ const t0 = Date.now();
 await build({ ...common, entryPoints: sources, outdir: 'dist', outbase: '.', platform: 'node', sourcemap: 'inline' });
 // Node-only modules are reached through dynamic imports guarded by platform checks, so the
 // browser bundle can leave them external: they are never loaded in a page.
-const nodeOnly = ['webgpu', 'node:*', 'fs', 'path', 'os', 'child_process', 'url', 'jpeg-js', 'pngjs'];
+const nodeOnly = ['webgpu', 'node:*', 'fs', 'path', 'os', 'child_process', 'url', 'pngjs'];
 await build({ ...common, entryPoints: ['engine/index.ts'], bundle: true, platform: 'node', external: nodeOnly, outfile: 'dist/bundle/engine.node.js', sourcemap: true });
 await build({ ...common, entryPoints: ['engine/index.ts'], bundle: true, platform: 'browser', external: nodeOnly, outfile: 'dist/bundle/engine.browser.js', sourcemap: true });
 if (existsSync('web/main.ts')) {
@@ -42,6 +44,8 @@ if (existsSync('web/main.ts')) {
     },
   };
   await build({ ...common, entryPoints: ['web/main.ts'], bundle: true, platform: 'browser', plugins: [nodeGpuStub], outfile: 'dist/web/main.js', sourcemap: true });
+  // The page's JPEG decoder (libjpeg-turbo as WebAssembly) is fetched from beside the bundle.
+  copyFileSync(createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'), 'dist/web/mozjpeg_dec.wasm');
   if (!existsSync('dist/web/mnist-sample.bin')) {
     const sample = spawnSync(process.execPath, ['dist/scripts/mnist-sample.js', 'dist/web/mnist-sample.bin'], { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
     if (sample.status !== 0) throw new Error('build: writing dist/web/mnist-sample.bin failed');

@@ -11,9 +11,10 @@
 // jpeg_compression and on all but ≤ 0.7% of values (±1 level, float32 vs float64 rounding at a
 // truncation threshold) for the rest, except: brightness and saturate ≤ 15% (±1: results that are
 // whole levels in exact arithmetic, which float64 puts a hair above or below), defocus_blur ≤ 3%
-// (±1, same reason), frost ≤ 14% (±1–2: jpeg-js decodes frost4/5.jpg up to 5 levels away from
-// libjpeg). The noises, glass-blur shuffles, fractals and random choices use the context's Philox
-// generator instead of NumPy's, so they match in distribution, not draw for draw.
+// (±1, same reason), frost ≤ 14% (±1–2, measured when frost4/5.jpg were still decoded up to 5
+// levels away from libjpeg; they now decode to cv2.imread's pixels). The noises, glass-blur
+// shuffles, fractals and random choices use the context's Philox generator instead of NumPy's, so
+// they match in distribution, not draw for draw.
 import type { Tensor } from '../../engine/tensor.js';
 import { BLUR_CORRUPTIONS } from './blur.js';
 import { COLOR_CORRUPTIONS } from './color.js';
