@@ -1,4 +1,4 @@
-// Input–unit gradient variability (SPEC §6): for a unit u of a block output (a channel, averaged
+// Input–unit gradient variability (docs/method.md §9): for a unit u of a block output (a channel, averaged
 // over space), g_{u,n} = ∂ā_u(x_n)/∂x_n. The forward pass runs once per batch (eval mode, so samples
 // are independent); each unit then costs one backward through the retained graph. Reported per layer:
 //   cvSamples  mean over units of the coefficient of variation of ‖g‖ across samples

@@ -33,7 +33,7 @@ export function gradientsSvg(results: GradientVariability[], title: string): str
 }
 
 export async function gradientsCommand(argv: string[]): Promise<void> {
-  const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (SPEC §6): coefficient of variation of gradient norms and the variance of normalised gradients.', {
+  const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (docs/method.md §9): coefficient of variation of gradient norms and the variance of normalised gradients.', {
     ...checkpointOptions,
     samples: { type: 'number', default: 256, description: 'test images (a fixed random subset)' },
     units: { type: 'number', default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },

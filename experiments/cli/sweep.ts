@@ -17,7 +17,7 @@ const { alpha: _alpha, seed: _seed, out: _out, resume: _resume, ...shared } = tr
 
 const sweepOptions: Record<string, OptionSpec> = {
   ...shared,
-  alphas: { type: 'numbers', default: [-10, -1, -0.3, 0, 0.3, 1, 10], description: 'regularizer weights α (loss = CE − α·SI); SPEC §2 grid: -100,-30,-10,-5,-2,-1,-0.4,-0.3,-0.2,-0.1,0,0.1,0.2,0.3,0.4,1,2,5' },
+  alphas: { type: 'numbers', default: [-10, -1, -0.3, 0, 0.3, 1, 10], description: 'regularizer weights α (loss = CE − α·SI); docs/method.md §4 grid: -100,-30,-10,-5,-2,-1,-0.4,-0.3,-0.2,-0.1,0,0.1,0.2,0.3,0.4,1,2,5' },
   seeds: { type: 'numbers', default: [0, 1, 2], description: 'seeds per α' },
   out: { type: 'string', required: true, metavar: 'SWEEP_DIR', description: 'sweep directory (sweep.json, runs/alpha=A_seed=S/, merged.csv)' },
   shard: { type: 'string', default: '0/1', metavar: 'i/n', description: 'run only the runs k with k mod n = i (e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT or $JOB_COMPLETION_INDEX/N)' },

@@ -1,4 +1,4 @@
-// Class selectivity index in float64 (SPEC §2).
+// Class selectivity index in float64 (docs/method.md §3).
 export const EPS = 1e-7;
 
 /** Class means [K][C] of activations [N][C] and the per-class counts. */
