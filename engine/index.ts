@@ -2,6 +2,7 @@
 // autograd, ops, modules and the optimizer.
 export { initGpu, gpu, destroyGpu, GpuError, type GpuContext, type GpuInfo } from './device.js';
 export { runtime, Runtime } from './runtime.js';
+export { type Program, type StorageBinding, type UniformField } from './program.js';
 export { Tensor, tensor, empty, scope, numel, type DType, type Shape } from './tensor.js';
 export { backward, noGrad, isGradEnabled, record } from './autograd.js';
 export * from './ops/index.js';

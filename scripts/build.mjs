@@ -4,12 +4,14 @@
 //    package's entry points (package.json "exports" and "bin"), bundled per platform with shared chunks,
 //    so `selectivity-webgpu` and `selectivity-webgpu/models` share one engine (one device, one runtime)
 //  - dist/web/main.js: the page (web/main.ts) bundled for the browser, where any Node-only import is an
-//    error; and dist/web/mnist-sample.bin, the digits the page trains on (written when missing)
+//    error; dist/web/mozjpeg_dec.wasm, its JPEG decoder; and dist/web/mnist-sample.bin, the digits the
+//    page trains on (written when missing)
 //  - dist/web/examples/mnist-page.js: the page example (docs/examples/mnist-page.ts), which imports the
 //    engine by the package's name and so is bundled from the browser entry point above
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const roots = ['engine', 'shaders', 'models', 'experiments', 'test', 'web', 'scripts', 'docs/examples'];
@@ -49,6 +51,8 @@ if (existsSync('web/main.ts')) {
   await build({ ...browser, entryPoints: ['web/main.ts'], outfile: 'dist/web/main.js' });
   // The page example imports the package by name: bundled from its browser entry point, as a user's bundler would.
   await build({ ...browser, entryPoints: ['docs/examples/mnist-page.ts'], alias: { 'selectivity-webgpu': './dist/bundle/browser/engine.js' }, outfile: 'dist/web/examples/mnist-page.js' });
+  // The page's JPEG decoder (libjpeg-turbo as WebAssembly) is fetched from beside the bundle.
+  copyFileSync(createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'), 'dist/web/mozjpeg_dec.wasm');
   if (!existsSync('dist/web/mnist-sample.bin')) {
     const sample = spawnSync(process.execPath, ['dist/scripts/mnist-sample.js', 'dist/web/mnist-sample.bin'], { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
     if (sample.status !== 0) throw new Error('build: writing dist/web/mnist-sample.bin failed');

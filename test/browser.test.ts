@@ -1,6 +1,7 @@
 // The page in a real browser: Debian's Chromium, headless, with WebGPU on. It serves the page with
 // `npm run serve`'s server, runs the kernel tests in the page (the same test/cases as Node) and checks
-// them against Node's outputs, trains a few steps and checks that the loss falls, loads a checkpoint
+// them against Node's outputs, checks that frost in the page (the published textures, decoded in the
+// page) equals frost in Node, trains a few steps and checks that the loss falls, loads a checkpoint
 // written by the Node side and checks that the page predicts what Node predicts, and saves a
 // screenshot. A browser that cannot start fails the test: nothing here is skipped.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,10 +11,15 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Generator } from '../engine/ops/random.js';
+import { tensor } from '../engine/tensor.js';
+import { loadFrostTextures } from '../experiments/corruptions/frost-node.js';
+import { corrupt } from '../experiments/corruptions/index.js';
 import { subset } from '../experiments/data/dataset.js';
 import { MemoryStore } from '../experiments/io/store.js';
 import { evaluate, train, type TrainConfig } from '../experiments/train.js';
 import { decodeMnistSample, type PageDataset } from '../web/data.js';
+import { u8ToFloat } from '../web/images.js';
 import { pathSource } from '../web/io/files-node.js';
 import type { KernelTestReport } from '../web/tests.js';
 import { SWIFTSHADER_SKIPS } from '../web/tests.js';
@@ -89,7 +95,8 @@ async function openPage(path: string): Promise<Page> {
   p.setDefaultTimeout(20 * MINUTE);
   p.on('pageerror', (e) => pageErrors.push(`${path}: ${e.message}`));
   p.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`${path}: console: ${m.text()}`);
+    // An error, or frost falling back to procedural textures, fails the test that caused it.
+    if (m.type() === 'error' || /procedural/.test(m.text())) pageErrors.push(`${path}: console: ${m.text()}`);
   });
   const response = await p.goto(baseUrl + path);
   assert.is(response?.status(), 200, `GET ${path}`);
@@ -127,6 +134,24 @@ test('the page loads with WebGPU and without errors', async () => {
   assert.is(state.error, null, `page error: ${state.error}`);
   assert.not.ok(state.banner, 'the no-WebGPU banner is shown');
   assert.equal(state.dataset, { name: 'mnist', train: sample.train.size, test: sample.test.size });
+  assert.equal(pageErrors, []);
+});
+
+test('frost in the page uses the published textures and equals frost in Node', async () => {
+  const [index, severity] = [5, 5];
+  const pageValues = await page.evaluate(([i, s]) => (globalThis as unknown as { app: { corrupt: (i: number, n: string, s: number) => Promise<number[]> } }).app.corrupt(i, 'frost', s), [index, severity]);
+  const pixels = new Uint8Array(32 * 32 * 3);
+  await sample.test.read([index], pixels, new Int32Array(1));
+  const textures = await loadFrostTextures('data/frost');
+  const input = tensor(u8ToFloat(pixels), [1, 32, 32, 3]);
+  const out = await corrupt(input, 'frost', severity, { generator: new Generator(index, { stream: 7 }), parameters: 'cifar10', frostTextures: textures });
+  const nodeValues = await out.toArray();
+  [input, out, ...textures].forEach((t) => t.dispose());
+  assert.is(pageValues.length, nodeValues.length);
+  // Each output is c0·x + c1·t in f32 with t a texture byte / 255: both sides within a few ulps of 1.
+  const worst = Math.max(...pageValues.map((v, i) => Math.abs(v - nodeValues[i])));
+  log(`frost (image ${index}, severity ${severity}): page vs Node max |diff| ${worst.toExponential(2)}`);
+  assert.ok(worst <= 4 * 2 ** -24, `page and Node frost differ by up to ${worst}`);
   assert.equal(pageErrors, []);
 });
 

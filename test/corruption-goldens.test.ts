@@ -54,7 +54,7 @@ function atSeverity<T extends { subarray(a: number, b: number): T; length: numbe
 }
 
 let frostTextures: Tensor[] | null = null;
-const texturesFor = () => (frostTextures ??= loadFrostTextures(join(ROOT, 'data', 'frost')).map((t) => t.keep()));
+const texturesFor = async () => (frostTextures ??= (await loadFrostTextures(join(ROOT, 'data', 'frost'))).map((t) => t.keep()));
 
 /** Per-pixel comparison of uint8 outputs: the largest |difference| and how many values differ at all. */
 function compare(ours: Uint8Array, golden: Uint8Array): { max: number; off: number } {
@@ -144,7 +144,7 @@ const REPLAYS: Partial<Record<CorruptionName, (x: Tensor, set: ParameterSet, s: 
     const [N, H, W] = x.shape;
     const table = parameterTable(set);
     const choice = atSeverity((await load(set, 'replay/frost.choice.npy', 'int32')).data, s);
-    const textures = texturesFor();
+    const textures = await texturesFor();
     const draws = new Uint32Array(4 * N);
     for (let n = 0; n < N; n++) {
       const [k, top, left] = choice.subarray(3 * n, 3 * n + 3);
@@ -233,7 +233,7 @@ for (const set of SETS) {
     const x = fromUint8(batch, [images * OUR_DRAWS, ...clean.shape.slice(1)]);
     for (const [c, name] of manifest.random.entries()) {
       for (const s of SEVERITIES) {
-        const ctx = { generator: new Generator(1000 * c + s), parameters: set, frostTextures: texturesFor() };
+        const ctx = { generator: new Generator(1000 * c + s), parameters: set, frostTextures: await texturesFor() };
         const y = await corrupt(x, name, s, ctx);
         const ours = changeStats(await toUint8(y), clean.data, images * OUR_DRAWS);
         y.dispose();

@@ -12,7 +12,7 @@ export const trainOptions: Record<string, OptionSpec> = {
   shortcut: { type: 'string', choices: ['A', 'B'], description: 'residual shortcut when the shape changes: A (subsample + zero-pad, the CIFAR classic) or B (1×1 conv + BN); default A for resnet20, B for resnet18' },
   data: { type: 'string', choices: DATASET_NAMES, default: 'mnist', description: 'dataset (mnist ships with the package; the others read the published files from --data-dir)' },
   'data-dir': { type: 'string', metavar: 'DIR', description: 'CIFAR-10 binary directory or Tiny ImageNet root' },
-  epochs: { type: 'number', default: 200, description: 'training epochs (SPEC §3: ~200 for CIFAR-10, ~90 for Tiny ImageNet)' },
+  epochs: { type: 'number', default: 200, description: 'training epochs (docs/method.md §5: ~200 for CIFAR-10, ~90 for Tiny ImageNet)' },
   'batch-size': { type: 'number', default: 128, description: 'minibatch size (the last partial batch of an epoch is dropped)' },
   lr: { type: 'number', default: 0.1, description: 'initial learning rate' },
   schedule: { type: 'string', choices: ['step', 'cosine', 'constant'], default: 'step', description: 'step: ÷10 at 50% and 75% of the epochs (100/150 of 200); cosine: annealed to 0 per step' },

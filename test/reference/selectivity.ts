@@ -1,4 +1,4 @@
-// Class selectivity in float64, written from its definition (Leavitt & Morcos 2020):
+// Class selectivity in float64, written from its definition (Leavitt & Morcos 2020; docs/method.md §3):
 //   a unit is one channel of a block output, averaged over space;
 //   μ_k = the unit's mean over the samples of class k (only classes with samples count);
 //   μ_max = max_k μ_k, and μ_−max = the mean of the other classes' μ_k;
