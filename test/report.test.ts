@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { collectSweep } from '../experiments/report/collect.js';
 import { buildReport, formatP } from '../experiments/report/report.js';
 import { lineChart, niceTicks } from '../experiments/report/svg.js';
-import { pearson, ranks, spearman } from '../experiments/report/stats.js';
+import { pearson, ranks } from '../experiments/report/stats.js';
+import { spearmanRho } from '../experiments/study/statistics.js';
 import { checkXml } from './reference/xml.js';
 
 const layers = ['layer1.0', 'layer2.0', 'layer3.0'];
@@ -59,7 +60,8 @@ test('charts of values that differ only by rounding end (no tick loop that never
 test('statistics helpers', () => {
   assert.ok(Math.abs(pearson([1, 2, 3, 4], [2, 4, 6, 8]) - 1) < 1e-12);
   assert.equal(ranks([10, 20, 20, 5]), [2, 3.5, 3.5, 1]);
-  assert.ok(Math.abs(spearman([1, 2, 3, 4], [1, 8, 27, 64]) - 1) < 1e-12);
+  assert.ok(Math.abs(spearmanRho([1, 2, 3, 4], [1, 8, 27, 64]) - 1) < 1e-12);
+  assert.is(pearson([1, 2], [3, 1]), -1);
   assert.ok(Number.isNaN(pearson([1, 1, 1], [1, 2, 3])));
 });
 

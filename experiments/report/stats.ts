@@ -1,4 +1,5 @@
-// Small statistics for reports: means, standard deviations, Pearson and Spearman correlations.
+// Small statistics for reports: means, standard deviations, Pearson's r and average ranks (the
+// study's tests build on them in experiments/study/statistics.ts).
 export const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 export function stdOf(xs: number[]): number {
@@ -7,11 +8,17 @@ export function stdOf(xs: number[]): number {
   return Math.sqrt(xs.reduce((s, v) => s + (v - m) ** 2, 0) / (xs.length - 1));
 }
 
-export function pearson(xs: number[], ys: number[]): number {
-  const n = Math.min(xs.length, ys.length);
-  if (n < 3) return NaN;
-  const mx = meanOf(xs.slice(0, n));
-  const my = meanOf(ys.slice(0, n));
+/** Pearson's r over equal-length vectors in float64; NaN for n < 2 or a constant input. */
+export function pearson(xs: ArrayLike<number>, ys: ArrayLike<number>): number {
+  const n = xs.length;
+  if (ys.length !== n) throw new Error(`pearson: ${n} x values but ${ys.length} y values`);
+  if (n < 2) return NaN;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i] / n;
+    my += ys[i] / n;
+  }
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
@@ -36,7 +43,6 @@ export function ranks(xs: number[]): number[] {
   return r;
 }
 
-export const spearman = (xs: number[], ys: number[]) => pearson(ranks(xs), ranks(ys));
 
 /** Groups values by a numeric key, returning [key, values] sorted by key. */
 export function groupBy<T>(items: T[], key: (t: T) => number, value: (t: T) => number | undefined): [number, number[]][] {

@@ -4,7 +4,7 @@
 // adjustment, and the verdict rule. Undefined statistics (constant inputs, too few points) come back
 // as NaN with a reason instead of a number that looks meaningful.
 import { mulberry32 } from '../data/dataset.js';
-import { meanOf, ranks } from '../report/stats.js';
+import { meanOf, pearson, ranks } from '../report/stats.js';
 
 /** Largest n whose permutation distribution is enumerated exactly (9! = 362,880 orderings). */
 export const EXACT_PERMUTATION_MAX_N = 9;
@@ -24,31 +24,11 @@ export interface TestResult {
   method: string;
 }
 
-/** Pearson correlation of two equal-length vectors in float64; NaN when either is constant. */
-function correlation(xs: ArrayLike<number>, ys: ArrayLike<number>): number {
-  const n = xs.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += xs[i] / n;
-    my += ys[i] / n;
-  }
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i] - mx) * (ys[i] - my);
-    sxx += (xs[i] - mx) ** 2;
-    syy += (ys[i] - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
-}
-
 /** Spearman's ρ with average ranks for ties; NaN for n < 2 or a constant input. */
 export function spearmanRho(xs: readonly number[], ys: readonly number[]): number {
   if (xs.length !== ys.length) throw new Error(`spearman: ${xs.length} x values but ${ys.length} y values`);
   if (xs.length < 2) return NaN;
-  return correlation(ranks([...xs]), ranks([...ys]));
+  return pearson(ranks([...xs]), ranks([...ys]));
 }
 
 /** Calls visit with every ordering of 0..n-1 (Heap's algorithm, one swap between orderings). */
@@ -89,7 +69,7 @@ export function spearmanTest(xs: readonly number[], ys: readonly number[], optio
   if (n < 2) return { value: NaN, pValue: NaN, n, method: 'spearman', undefinedReason: `needs at least 2 networks, has ${n}` };
   const rx = ranks([...xs]);
   const ry = ranks([...ys]);
-  const rho = correlation(rx, ry);
+  const rho = pearson(rx, ry);
   if (!Number.isFinite(rho)) return { value: NaN, pValue: NaN, n, method: 'spearman', undefinedReason: `${new Set(xs).size === 1 ? 'x' : 'y'} is constant across networks` };
   const centre = meanOf(rx) * meanOf(ry) * n;
   const dot = (perm: ArrayLike<number>) => {
