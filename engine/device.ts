@@ -23,6 +23,10 @@ export interface GpuInfo {
 export interface GpuContext {
   device: GPUDevice;
   info: GpuInfo;
+  /** Why the device was lost ("reason: message"), once it has been; null while it is usable. */
+  lost: string | null;
+  /** Set by destroyGpu(): the destruction that follows is a shutdown, not a loss. */
+  closed: boolean;
   /** Resolves a promise that depends on GPU progress without busy-spinning a CPU core. */
   wait<T>(promise: Promise<T>): Promise<T>;
   hasFeature(name: GPUFeatureName): boolean;
@@ -51,8 +55,16 @@ let current: GpuContext | null = null;
 // dawn.node's instance must stay referenced while any device lives, or the process crashes.
 let nodeInstance: GPU | null = null;
 
-/** Acquires the device once per process; later calls return the same context. */
+/**
+ * Acquires the device once per process; later calls return the same context, except after the
+ * device was lost, when a fresh device is acquired (work on the old one cannot continue, but a
+ * process can resume from its last checkpoint).
+ */
 export function initGpu(options: GpuOptions = {}): Promise<GpuContext> {
+  if (current?.lost) {
+    current = null;
+    pending = null;
+  }
   if (!pending) {
     pending = acquire(options).then((ctx) => (current = ctx));
     pending.catch(() => (pending = null));
@@ -122,7 +134,14 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
     },
     wait: platform === 'node' ? waitWithoutSpin : (p) => p,
     hasFeature: (name) => device.features.has(name),
+    lost: null,
+    closed: false,
   };
+  // Any loss but our own shutdown counts, a destroy() from elsewhere included: the work it
+  // interrupts is gone either way.
+  device.lost.then((info) => {
+    if (!ctx.closed) ctx.lost = `${info.reason}: ${info.message || 'no message'}`;
+  });
   return ctx;
 }
 
@@ -159,6 +178,7 @@ async function waitWithoutSpin<T>(promise: Promise<T>): Promise<T> {
 
 /** Destroys the device (tests and CLIs call this before exiting so Dawn shuts down cleanly). */
 export function destroyGpu(): void {
+  if (current) current.closed = true;
   current?.device.destroy();
   current = null;
   pending = null;

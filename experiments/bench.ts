@@ -103,8 +103,8 @@ async function time(work: () => Tensor | Tensor[] | void, warmup: number, iterat
 
 const options: Record<string, OptionSpec> = {
   only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack' },
-  iterations: { type: 'number', description: 'timed iterations per measurement (median and min reported)', default: 5 },
-  warmup: { type: 'number', description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
+  iterations: { type: 'number', integer: true, min: 1, description: 'timed iterations per measurement (median and min reported)', default: 5 },
+  warmup: { type: 'number', integer: true, min: 1, description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
   out: { type: 'string', description: 'directory for the JSON results', default: 'bench-results' },
   autotune: { type: 'boolean', description: 'first choose the fastest GEMM tile for this adapter (cached for later commands); otherwise the cached or default tile is used', default: false },

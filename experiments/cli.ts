@@ -1,7 +1,6 @@
 // The command-line entry point: `node dist/experiments/cli.js <command> [options]` (npm run cli -- …).
-import { destroyGpu, initGpu } from '../engine/device.js';
+import { destroyGpu } from '../engine/device.js';
 import '../engine/ops/index.js';
-import { applyTunedTile } from './autotune.js';
 import { UsageError } from './cli/args.js';
 
 const commands: Record<string, { summary: string; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
@@ -36,12 +35,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(`unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
+  // Each command parses its arguments first and starts the GPU only if it needs one (cli/gpu.ts).
   const run = await command.run();
-  if (!rest.includes('--help') && !rest.includes('-h')) {
-    await initGpu();
-    // An earlier `autotune` on this adapter picked the GEMM tile (autotune itself re-measures).
-    if (name !== 'autotune') await applyTunedTile();
-  }
   await run(rest);
   return 0;
 }

@@ -12,7 +12,7 @@ import { expandRaw, sum } from '../../engine/ops/reduce.js';
 import { scope, tensor, type Tensor } from '../../engine/tensor.js';
 import type { ResNet } from '../../models/resnet.js';
 import { mulberry32 } from '../data/dataset.js';
-import { sliceRows } from './dimensionality.js';
+import { checkBatchSize, sliceRows } from './dimensionality.js';
 
 export interface GradientVariability {
   layer: string;
@@ -55,6 +55,7 @@ export function chooseUnits(n: number, k: number, seed: number): number[] {
 
 export async function gradientVariability(model: ResNet, images: Tensor, names: string[], options: GradientOptions): Promise<GradientVariability[]> {
   const [N, H, W, C] = images.shape;
+  checkBatchSize('gradient variability', options.batchSize);
   const layers = options.layers ?? names.map((_, i) => i);
   const params = model.parameters();
   const wasTraining = model.training;

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { ResNet } from '../../models/resnet.js';
 import { decodeCheckpoint, restoreCheckpoint } from '../checkpoint.js';
 import { openDataset, type OpenedDataset } from '../datasets.js';
+import { CACHE_DIR_HELP } from '../io/cache-dir.js';
 import { DATASET_NAMES, MODEL_NAMES, createModel, type DatasetName, type ModelName } from '../models.js';
 import { UsageError, type OptionSpec } from './args.js';
 
@@ -10,10 +11,11 @@ export const checkpointOptions: Record<string, OptionSpec> = {
   checkpoint: { type: 'string', required: true, metavar: 'FILE', description: 'model.safetensors or checkpoint.safetensors of a run (or a PyTorch-saved state dict with --model/--data)' },
   data: { type: 'string', choices: DATASET_NAMES, description: 'dataset (default: the one the checkpoint was trained on)' },
   'data-dir': { type: 'string', metavar: 'DIR', description: 'dataset directory (CIFAR-10 binary / Tiny ImageNet root)' },
+  'cache-dir': { type: 'string', metavar: 'DIR', description: CACHE_DIR_HELP },
   model: { type: 'string', choices: MODEL_NAMES, description: 'architecture, when the checkpoint does not record it' },
   shortcut: { type: 'string', choices: ['A', 'B'], description: 'shortcut type, when the checkpoint does not record it' },
-  'batch-size': { type: 'number', default: 256, description: 'evaluation batch size' },
-  'limit-test': { type: 'number', description: 'use a fixed random subset of N test images' },
+  'batch-size': { type: 'number', integer: true, min: 1, default: 256, description: 'evaluation batch size' },
+  'limit-test': { type: 'number', integer: true, min: 1, description: 'use a fixed random subset of N test images' },
 };
 
 export interface LoadedModel {
@@ -45,6 +47,7 @@ export async function loadModel(path: string, args: Record<string, unknown>): Pr
 export async function openTestData(loaded: LoadedModel, args: Record<string, unknown>): Promise<OpenedDataset> {
   return openDataset(loaded.dataset, {
     dataDir: (args['data-dir'] ?? loaded.config.dataDir ?? undefined) as string | undefined,
+    cacheDir: args['cache-dir'] as string | undefined,
     limitTest: args['limit-test'] as number | undefined,
     limitTrain: 1,
   });

@@ -4,12 +4,14 @@ import { imagesToFloat, uploadImagesU8 } from '../../engine/ops/augment.js';
 import { noGrad } from '../../engine/autograd.js';
 import { gradientVariability, type GradientVariability } from '../analysis/gradients.js';
 import { readRange } from '../data/dataset.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFilesAtomic } from '../io/atomic.js';
+import { resultJson } from '../io/result-json.js';
 import { ProgressBar } from '../progress.js';
 import { lineChart } from '../report/svg.js';
 import { blockNames } from '../selectivity.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs } from './args.js';
 import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { startGpu } from './gpu.js';
 
 export const GRADIENTS_FILE = 'gradients.json';
 
@@ -35,16 +37,15 @@ export function gradientsSvg(results: GradientVariability[], title: string): str
 export async function gradientsCommand(argv: string[]): Promise<void> {
   const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (SPEC §6): coefficient of variation of gradient norms and the variance of normalised gradients.', {
     ...checkpointOptions,
-    samples: { type: 'number', default: 256, description: 'test images (a fixed random subset)' },
-    units: { type: 'number', default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },
-    seed: { type: 'number', default: 0, description: 'seed of the unit subset' },
+    samples: { type: 'number', integer: true, min: 2, default: 256, description: 'test images (a fixed random subset)' },
+    units: { type: 'number', integer: true, min: 2, default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },
+    seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed of the unit subset' },
     out: { type: 'string', metavar: 'DIR', description: 'where to write gradients.json/.csv/.svg (default: beside the checkpoint)' },
   }, argv);
   if (!args) return;
   const samples = args.samples as number;
   const units = args.units as number;
-  if (!Number.isInteger(samples) || samples < 2) throw new UsageError(`gradient-variability --samples: need an integer ≥ 2, got ${samples}`);
-  if (!Number.isInteger(units) || units < 2) throw new UsageError(`gradient-variability --units: need an integer ≥ 2, got ${units}`);
+  await startGpu();
   const loaded = await loadModel(args.checkpoint as string, args);
   const data = await openTestData(loaded, { ...args, 'limit-test': samples });
   const { images } = await readRange(data.test);
@@ -55,9 +56,11 @@ export async function gradientsCommand(argv: string[]): Promise<void> {
   bar.done();
   x.dispose();
   const dir = (args.out as string | undefined) ?? dirname(args.checkpoint as string);
-  await writeFileAtomic(join(dir, GRADIENTS_FILE), JSON.stringify({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, layers: results }) + '\n');
-  await writeFileAtomic(join(dir, 'gradients.csv'), gradientsCsv(results));
-  await writeFileAtomic(join(dir, 'gradients.svg'), gradientsSvg(results, `Input-gradient variability (α = ${loaded.config.alpha ?? '?'})`));
+  await writeFilesAtomic([
+    { path: join(dir, 'gradients.csv'), data: gradientsCsv(results) },
+    { path: join(dir, 'gradients.svg'), data: gradientsSvg(results, `Input-gradient variability (α = ${loaded.config.alpha ?? '?'})`) },
+    { path: join(dir, GRADIENTS_FILE), data: resultJson({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, layers: results }, `gradient-variability ${GRADIENTS_FILE}`) },
+  ]);
   for (const r of results) console.log(`${r.layer.padEnd(10)} CV samples ${r.cvSamples.toFixed(3)}  CV units ${r.cvUnits.toFixed(3)}  dir-var samples ${r.dirVarSamples.toFixed(3)}  dir-var units ${r.dirVarUnits.toFixed(3)}`);
   console.log(`→ ${join(dir, GRADIENTS_FILE)}, gradients.csv, gradients.svg`);
   loaded.model.dispose();

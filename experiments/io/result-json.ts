@@ -1,0 +1,29 @@
+// Results are never written with NaN or ±Infinity in them: JSON.stringify would silently turn
+// them into null, and a report would then average over holes. A non-finite number is an error that
+// names the field, so the command fails instead of writing a plausible-looking file.
+
+/** The first non-finite number in `value`, as a path like `points[3].accuracy`, or null. */
+export function nonFinitePath(value: unknown, path = ''): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path || '(value)'} = ${value}`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nonFinitePath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      const found = nonFinitePath(v, path ? `${path}.${key}` : key);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/** JSON text of a result record (newline-terminated); throws if any number in it is not finite. */
+export function resultJson(value: unknown, source: string, indent?: number): string {
+  const bad = nonFinitePath(value);
+  if (bad) throw new Error(`${source}: refusing to write a non-finite result (${bad})`);
+  return JSON.stringify(value, null, indent) + '\n';
+}
