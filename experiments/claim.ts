@@ -3,27 +3,29 @@
 // shared: no server, no locks held by a kernel.
 //
 // A claim is the file `<dir>/<name>.claim`, a JSON record of who holds it: host (io/host.ts), PID,
-// start time, a heartbeat time and a random token.
+// start time and a random token; its modification time is the holder's heartbeat.
 //   - Acquiring creates the file atomically (a complete temp file hard-linked into place: the link
 //     fails if the name exists, on local and network file systems; O_EXCL where links are not
 //     supported). Exactly one of several racing workers succeeds.
-//   - The holder rewrites its heartbeat every `heartbeatMs` (temp file + rename). Before each write
-//     it checks the file still holds its token; if not, or if its own timer shows it was paused for
-//     longer than `staleAfterMs` (so another worker may already have taken over), it stops
-//     heartbeating and aborts `claim.signal`: the work must stop without writing anything more.
+//   - Every `heartbeatMs` the holder checks the file still holds its token and sets the file's
+//     modification time to its clock (utimes). The record is never rewritten, so a late heartbeat
+//     can never overwrite another worker's claim. If the token is gone, or its own monotonic timer
+//     shows it was paused for longer than `staleAfterMs` (another worker may already have taken
+//     over), it stops heartbeating and aborts `claim.signal`: the work must stop, writing nothing more.
 //   - Releasing removes the file (only while it still holds the holder's token).
 //   - A claim is taken over only when it is provably stale:
 //       * its process ran on this host (same host name and PID namespace) and has exited, or it
 //         names this very process but was not made by it (a container restarted with the same
 //         host name and PID);
-//       * or its heartbeat is older than `staleAfterMs` by this worker's clock (host clocks must
-//         agree to well within that timeout; the default is 10 minutes, heartbeat 30 s);
-//       * or it cannot be parsed and the file has not been modified for `staleAfterMs`.
+//       * or its heartbeat (modification time) is older than `staleAfterMs` by this worker's clock
+//         (host clocks must agree to well within that timeout; the default is 10 minutes,
+//         heartbeat 30 s). This also covers a file that cannot be parsed (a holder that died while
+//         creating it without hard links).
 //     Takeover runs under a second exclusive file, `<name>.claim.takeover`, so two workers never take
 //     over the same claim; the winner checks the claim is still the stale one it judged, then
 //     renames its own record over it. A worker that loses any of these races gets "held".
-// The remaining window: a holder that is paused for longer than `staleAfterMs` exactly between its
-// token check and its heartbeat rename. Choose `staleAfterMs` far above any pause you expect.
+// A holder paused for longer than `staleAfterMs` (a suspended VM, say) may be taken over and then
+// run until its next heartbeat notices; choose `staleAfterMs` far above any pause you expect.
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -39,9 +41,8 @@ export interface ClaimRecord {
   name: string;
   host: string;
   pid: number;
-  /** ISO times: when the claim was made, and the holder's latest heartbeat. */
+  /** ISO time the claim was made (the heartbeat is the file's modification time). */
   started: string;
-  heartbeat: string;
   token: string;
   /** What the holder is doing (for people reading the file). */
   note?: string;
@@ -72,7 +73,7 @@ export class Claim {
 
   constructor(
     readonly path: string,
-    private record: ClaimRecord,
+    private readonly record: ClaimRecord,
     private readonly staleAfterMs: number,
     heartbeatMs: number,
   ) {
@@ -108,12 +109,12 @@ export class Claim {
     if (performance.now() - this.lastBeat > this.staleAfterMs) return this.lose(`this process went ${((performance.now() - this.lastBeat) / 1000).toFixed(0)} s without a heartbeat, so another worker may have taken over`);
     const current = await readClaim(this.path).catch(() => null);
     if (current?.token !== this.record.token) return this.lose(current ? `taken over by ${current.host} pid ${current.pid}` : 'the claim file was removed');
-    this.record = { ...this.record, heartbeat: new Date().toISOString() };
     try {
-      await writeFileAtomic(this.path, JSON.stringify(this.record) + '\n');
+      const now = new Date();
+      await fsp.utimes(this.path, now, now);
       this.lastBeat = performance.now();
     } catch {
-      // A transient write failure: the next beat retries; a long outage ends in the pause check above.
+      // A transient failure: the next beat retries; a long outage ends in the pause check above.
     }
   }
 
@@ -150,20 +151,19 @@ export async function readClaim(path: string): Promise<ClaimRecord | null> {
 
 /** Why the claim file at `path` is stale, or null when it may still be held. */
 async function staleness(path: string, staleAfterMs: number): Promise<{ record: ClaimRecord | null; stale: string | null } | 'gone'> {
+  const stat = await fsp.stat(path).catch(() => null);
+  if (!stat) return 'gone';
+  const silent = Date.now() - stat.mtimeMs;
   let record: ClaimRecord | null;
   try {
     record = await readClaim(path);
   } catch {
-    const stat = await fsp.stat(path).catch(() => null);
-    if (!stat) return 'gone';
-    const idle = Date.now() - stat.mtimeMs;
-    return { record: null, stale: idle > staleAfterMs ? `unreadable claim file untouched for ${(idle / 1000).toFixed(0)} s` : null };
+    return { record: null, stale: silent > staleAfterMs ? `unreadable claim file untouched for ${(silent / 1000).toFixed(0)} s` : null };
   }
   if (!record) return 'gone';
   if (record.host === hostId() && record.pid === process.pid && !held.has(record.token)) return { record, stale: `left by an earlier process with this PID (${record.pid}) on this host` };
   if (provablyGone(record.host, record.pid)) return { record, stale: `its process (pid ${record.pid} on this host) has exited` };
-  const silent = Date.now() - Date.parse(record.heartbeat);
-  if (!(silent <= staleAfterMs)) return { record, stale: `no heartbeat from ${record.host} pid ${record.pid} for ${(silent / 1000).toFixed(0)} s` };
+  if (silent > staleAfterMs) return { record, stale: `no heartbeat from ${record.host} pid ${record.pid} for ${(silent / 1000).toFixed(0)} s` };
   return { record, stale: null };
 }
 
@@ -175,9 +175,16 @@ export async function tryClaim(dir: string, name: string, options: ClaimOptions 
   const path = claimPath(dir, name);
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const heartbeatMs = Math.min(options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, staleAfterMs / 3);
-  const now = new Date().toISOString();
-  const record: ClaimRecord = { format: CLAIM_FORMAT, name, host: hostId(), pid: process.pid, started: now, heartbeat: now, token: randomBytes(12).toString('hex'), ...(options.note ? { note: options.note } : {}) };
+  const record: ClaimRecord = { format: CLAIM_FORMAT, name, host: hostId(), pid: process.pid, started: new Date().toISOString(), token: randomBytes(12).toString('hex'), ...(options.note ? { note: options.note } : {}) };
   const text = JSON.stringify(record) + '\n';
+  // Ours from the moment it may appear on disk, so this process never judges it stale.
+  held.add(record.token);
+  const attempt = await claimOnce(path, record, text, staleAfterMs, heartbeatMs);
+  if (!attempt.acquired) held.delete(record.token);
+  return attempt;
+}
+
+async function claimOnce(path: string, record: ClaimRecord, text: string, staleAfterMs: number, heartbeatMs: number): Promise<ClaimAttempt> {
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await createFileExclusive(path, text)) return { acquired: true, claim: new Claim(path, record, staleAfterMs, heartbeatMs) };
     const judged = await staleness(path, staleAfterMs);

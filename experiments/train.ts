@@ -291,7 +291,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
 
   const trail = new FinitenessTrail();
   const diverged = (what: string, value: number, where: string) =>
-    new TrainingDivergedError(`train: the ${what} became ${value} at ${where} (α = ${config.alpha}, lr ${config.lr}); stopped without saving anything from that step on; ${lastGood()}. Lower --lr or |α|, or start again with another seed`);
+    new TrainingDivergedError(`train: the ${what} became ${value} at ${where} with α = ${config.alpha} and lr ${config.lr}; stopped without saving anything from that step on; ${lastGood()}. Lower --lr or |α|, or start again with another seed`);
   /** Throws TrainingDivergedError if a step since the last check produced a non-finite loss or SI. */
   const checkTrail = async () => {
     const bad = await trail.firstNonFinite();

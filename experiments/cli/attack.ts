@@ -16,8 +16,7 @@ import { ProgressBar } from '../progress.js';
 import { accuracyChart, attackTitle, examplesSvg } from '../report/attack.js';
 import { packageVersion } from '../version.js';
 import { parseArgs, parseNumber, UsageError, type OptionSpec } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
-import { startGpu } from './gpu.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 
 export const DEFAULT_EPS: Record<AttackNorm, string> = { linf: '0,0.5/255,1/255,2/255,4/255,8/255', l2: '0,0.05,0.1,0.25,0.5,1' };
 
@@ -77,9 +76,9 @@ export async function attackCommand(argv: string[]): Promise<void> {
   const examples = args.examples as number;
   const seed = args.seed as number;
 
-  await startGpu();
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, { ...args, 'limit-test': limit });
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, { ...args, 'limit-test': limit });
+  const loaded = await instantiate(checkpoint);
   const bar = new ProgressBar('attack');
   const curve = await robustnessCurve(loaded.model, data.test, { ...settings, eps, batchSize, seed, examples, onBatch: (done, total) => bar.update(done, total) });
   bar.done();

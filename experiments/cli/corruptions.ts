@@ -24,7 +24,7 @@ import { CORRUPTIONS_CSV, CORRUPTIONS_JSON, CORRUPTIONS_SVG, corruptionsCsv, cor
 import { galleryRaster, gallerySvg, type GalleryRow } from '../report/gallery.js';
 import { evaluate } from '../train.js';
 import { asUsageError, parseArgs, UsageError, type OptionSpec } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 import { startGpu } from './gpu.js';
 
 const corruptionsOption: OptionSpec = {
@@ -217,9 +217,9 @@ export async function evalCorruptionsCommand(argv: string[]): Promise<void> {
   if (dir && !(existsSync(dir) && statSync(dir).isDirectory())) throw new UsageError(`eval-corruptions --source: ${source} is neither 'generated' nor a directory`);
   // Fail before any evaluation if the directory lacks a requested corruption.
   if (dir) for (const name of corruptions) asUsageError('eval-corruptions --source', () => detectLayout(dir, name));
-  await startGpu();
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, args);
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, args);
+  const loaded = await instantiate(checkpoint);
   const test = data.test;
   const numClasses = loaded.config.numClasses as number;
   const out = (args.out as string | undefined) ?? dirname(args.checkpoint as string);

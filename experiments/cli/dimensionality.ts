@@ -18,9 +18,8 @@ import type { DimensionalitySummary, LayerDimensionality } from '../report/repor
 import { lineChart, type Series } from '../report/svg.js';
 import { blockNames } from '../selectivity.js';
 import { parseArgs, UsageError } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 import { frostFor, frostOption } from './corruptions.js';
-import { startGpu } from './gpu.js';
 
 export const DIMENSIONALITY_FILE = 'dimensionality.json';
 
@@ -97,9 +96,9 @@ export async function dimensionalityCommand(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError(`dimensionality: ${(e as Error).message}`);
   }
-  await startGpu();
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, { ...args, 'limit-test': samples });
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, { ...args, 'limit-test': samples });
+  const loaded = await instantiate(checkpoint);
   const frostTextures = await frostFor(corruptionNames, args['frost-dir'] as string | undefined);
   const ctx: CorruptionContext = { generator: new Generator(args.seed as number, { stream: 2 }), parameters: data.test.height >= 64 ? 'tinyimagenet' : 'cifar10', frostTextures };
   const names = blockNames(loaded.model);

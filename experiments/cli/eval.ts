@@ -5,8 +5,7 @@ import { resultJson } from '../io/result-json.js';
 import { ProgressBar } from '../progress.js';
 import { evaluate } from '../train.js';
 import { parseArgs } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
-import { startGpu } from './gpu.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const args = parseArgs('eval', 'Evaluate a checkpoint on its test set (eval mode: batch-norm running statistics).', {
@@ -14,9 +13,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
     json: { type: 'string', metavar: 'FILE', description: 'where to write the JSON result (default: eval-<data>.json beside the checkpoint)' },
   }, argv);
   if (!args) return;
-  await startGpu();
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, args);
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, args);
+  const loaded = await instantiate(checkpoint);
   const bar = new ProgressBar('eval');
   const result = await evaluate(loaded.model, data.test, args['batch-size'] as number, (done, total) => bar.update(done, total));
   bar.done();

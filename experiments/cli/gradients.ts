@@ -10,8 +10,7 @@ import { ProgressBar } from '../progress.js';
 import { lineChart } from '../report/svg.js';
 import { blockNames } from '../selectivity.js';
 import { parseArgs } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
-import { startGpu } from './gpu.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 
 export const GRADIENTS_FILE = 'gradients.json';
 
@@ -45,9 +44,9 @@ export async function gradientsCommand(argv: string[]): Promise<void> {
   if (!args) return;
   const samples = args.samples as number;
   const units = args.units as number;
-  await startGpu();
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, { ...args, 'limit-test': samples });
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, { ...args, 'limit-test': samples });
+  const loaded = await instantiate(checkpoint);
   const { images } = await readRange(data.test);
   const shape = [data.test.size, data.test.height, data.test.width, 3];
   const x = noGrad(() => imagesToFloat(uploadImagesU8(images, shape), shape));

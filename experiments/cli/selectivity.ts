@@ -6,8 +6,7 @@ import { ProgressBar } from '../progress.js';
 import { boxChart } from '../report/svg.js';
 import { measureSelectivity, type SelectivityReport } from '../selectivity.js';
 import { parseArgs } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
-import { startGpu } from './gpu.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 
 export function selectivitySvg(report: SelectivityReport, title: string): string {
   return boxChart({
@@ -27,9 +26,9 @@ export async function selectivityCommand(argv: string[]): Promise<void> {
     out: { type: 'string', metavar: 'DIR', description: 'where to write selectivity.json and selectivity.svg (default: beside the checkpoint)' },
   }, argv);
   if (!args) return;
-  await startGpu();
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, args);
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, args);
+  const loaded = await instantiate(checkpoint);
   const bar = new ProgressBar('selectivity');
   const report = await measureSelectivity(loaded.model, data.test, data.numClasses, args['batch-size'] as number, (d, t) => bar.update(d, t));
   bar.done();

@@ -132,7 +132,14 @@ async function writeSetNow(files: readonly { path: string; fill: (handle: FileHa
  * link fails if the name exists, atomically, on local and network file systems). Where hard links
  * are not supported it falls back to an exclusive create (O_EXCL) written in place.
  */
-export async function createFileExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
+export function createFileExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
+  let created = false;
+  return queued([path], async () => {
+    created = await createNow(path, data);
+  }).then(() => created);
+}
+
+async function createNow(path: string, data: string | Uint8Array): Promise<boolean> {
   await fsp.mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
