@@ -15,6 +15,16 @@ const sub = (name: string) => join(dir, name);
 /** A PID that is certainly not running here (beyond the kernel's maximum). */
 const DEAD_PID = 4_194_304 + 17;
 
+/** Polls `condition` until it holds or `ms` pass (timers run late on a loaded machine). */
+async function waitFor(condition: () => boolean, ms = 5000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
 function record(name: string, fields: Partial<ClaimRecord>): ClaimRecord {
   return { format: CLAIM_FORMAT, name, host: hostId(), pid: DEAD_PID, started: new Date().toISOString(), token: `t-${Math.random()}`, ...fields };
 }
@@ -159,13 +169,11 @@ test('claims: the holder heartbeats, and stops (signal aborted) when its claim i
   assert.ok(a.acquired);
   if (!a.acquired) return;
   utimesSync(claimPath(d, 'unit'), new Date(0), new Date(0));
-  await new Promise((r) => setTimeout(r, 150));
-  assert.ok(Date.now() - statSync(claimPath(d, 'unit')).mtimeMs < 1000, 'heartbeat refreshed');
+  assert.ok(await waitFor(() => Date.now() - statSync(claimPath(d, 'unit')).mtimeMs < 5000), 'heartbeat refreshed');
   assert.not.ok(a.claim.signal.aborted);
   // Another worker (another host) takes it over, as it would after a long silence.
   writeFileSync(claimPath(d, 'unit'), JSON.stringify(record('unit', { host: 'node-b', pid: 42 })));
-  await new Promise((r) => setTimeout(r, 150));
-  assert.ok(a.claim.signal.aborted);
+  assert.ok(await waitFor(() => a.claim.signal.aborted), 'the holder noticed');
   assert.match((a.claim.signal.reason as Error).message, /claim .*unit\.claim lost: taken over by node-b pid 42; stopping/);
   assert.throws(() => a.claim.throwIfLost(), /taken over by node-b/);
   await a.claim.release();
@@ -181,8 +189,7 @@ test('claims: a holder paused longer than the stale timeout gives its claim up',
   while (Date.now() < until) {
     // The event loop is blocked, as in a long synchronous stall or a suspended process.
   }
-  await new Promise((r) => setTimeout(r, 80));
-  assert.ok(a.claim.signal.aborted);
+  assert.ok(await waitFor(() => a.claim.signal.aborted), 'the holder gave up');
   assert.match((a.claim.signal.reason as Error).message, /went \d+ s without a heartbeat/);
   await a.claim.release();
 });
