@@ -98,6 +98,8 @@ export interface TrainIO {
   stopAfterSteps?: number;
   /** Checked before every step and every write: when aborted, training stops with its reason, writing nothing more. */
   signal?: AbortSignal;
+  /** Builds the network instead of the config's model (soaks and tests use small ones). */
+  model?: (generator: Generator) => ResNet;
 }
 
 /** Training produced a non-finite loss or non-finite weights; nothing from that point was saved. */
@@ -258,7 +260,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
-  const model = createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
+  const model = io.model ? io.model(initGenerator) : createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
   const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
   let position: TrainingPosition = { epoch: 0, batch: 0, globalStep: 0, generators: {} };
   let rows: EpochMetrics[] = [];

@@ -1,5 +1,6 @@
 // `train`: trains ResNet20/ResNet18 on MNIST, CIFAR-10 or Tiny ImageNet into a run directory.
 import { resolve } from 'node:path';
+import { removeStaleTemps } from '../io/atomic.js';
 import { CACHE_DIR_HELP } from '../io/cache-dir.js';
 import { DirectoryStore } from '../io/store-node.js';
 import { DATASET_NAMES, MODEL_NAMES, type DatasetName, type ModelName } from '../models.js';
@@ -75,6 +76,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   });
   const config = trainConfigFrom(args, dataset.augment);
   const out = resolve(args.out as string);
+  // A run killed while writing leaves a temp file; this host's dead writers' are removed.
+  await removeStaleTemps(out);
   await startGpu();
   const result = await train(config, {
     store: new DirectoryStore(out),

@@ -29,9 +29,7 @@ function resolveDir(dir: string): string {
   if (missing.length) {
     const present = readdirSync(root).sort();
     throw new Error(
-      `CIFAR-10: missing ${missing.join(', ')} in ${root}` +
-        `\n  expected the binary version: ${expected.join(', ')} (in the directory or in its cifar-10-batches-bin/)` +
-        `\n  found: ${present.length ? present.join(', ') : '(empty directory)'}`,
+      `CIFAR-10: missing ${missing.join(', ')} in ${root}; expected the binary version: ${expected.join(', ')} (in the directory or in its cifar-10-batches-bin/); found: ${present.length ? present.join(', ') : '(empty directory)'}`,
     );
   }
   return root;
