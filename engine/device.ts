@@ -27,6 +27,8 @@ export interface GpuContext {
   lost: string | null;
   /** Set by destroyGpu(): the destruction that follows is a shutdown, not a loss. */
   closed: boolean;
+  /** A full garbage collection (Node), run now and then to free the native memory of dropped GPU objects. */
+  collectGarbage: (() => void) | null;
   /** Resolves a promise that depends on GPU progress without busy-spinning a CPU core. */
   wait<T>(promise: Promise<T>): Promise<T>;
   hasFeature(name: GPUFeatureName): boolean;
@@ -94,8 +96,11 @@ async function acquire(options: GpuOptions): Promise<GpuContext> {
   return openDevice(adapter, platform, options);
 }
 
+let nodeCollector: (() => void) | null = null;
+
 async function nodeAdapter(options: GpuOptions): Promise<GPUAdapter> {
-  const { prepareNodeEnvironment, createNodeGpu, installSoftwareVulkan, missingAdapterHelp } = await import('./node-gpu.js');
+  const { prepareNodeEnvironment, createNodeGpu, installSoftwareVulkan, missingAdapterHelp, garbageCollector } = await import('./node-gpu.js');
+  nodeCollector ??= await garbageCollector();
   prepareNodeEnvironment();
   nodeInstance = await createNodeGpu();
   let adapter = await nodeInstance.requestAdapter({ powerPreference: options.powerPreference });
@@ -136,6 +141,7 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
     hasFeature: (name) => device.features.has(name),
     lost: null,
     closed: false,
+    collectGarbage: platform === 'node' ? nodeCollector : null,
   };
   // Any loss but our own shutdown counts, a destroy() from elsewhere included: the work it
   // interrupts is gone either way.

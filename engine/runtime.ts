@@ -17,6 +17,8 @@ export type Workgroups = number | readonly [number, number, number];
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment of every adapter we know
 const ARENA_BYTES = 2 << 20; // 8192 dispatches' uniforms per command buffer
 const BIND_GROUP_CACHE_LIMIT = 8192;
+/** Bind groups created between two garbage-collection hints (each holds a few KiB of native memory). */
+const BIND_GROUPS_PER_COLLECTION = 4096;
 
 /** GPU time of one profiled dispatch. */
 export interface ProfileEntry {
@@ -54,6 +56,7 @@ export class Runtime {
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
+  private bindGroupsCreated = 0;
   private failure: GpuError | null = null;
   /** The ops of the last command buffer submitted, named when the device turns out lost. */
   private lastSubmitted: string[] = [];
@@ -263,6 +266,8 @@ export class Runtime {
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
+      // Dropped bind groups free their native memory only when V8 collects their wrappers.
+      if (++this.bindGroupsCreated % BIND_GROUPS_PER_COLLECTION === 0) this.ctx.collectGarbage?.();
       group = this.device.createBindGroup({
         layout,
         entries: [

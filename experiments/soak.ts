@@ -1,7 +1,7 @@
 // A soak run: many small training steps of the real loop (MNIST, ResNet20, checkpoints into memory,
 // an evaluation every epoch), sampling the GPU buffer pool and the process's resident memory. After
-// the first epoch (warm-up: every buffer shape has been seen) the pool must stop growing and RSS
-// must stay bounded; a leak of one tensor per step shows up as steady growth.
+// two epochs (warm-up: every buffer shape, pipeline and evaluation has been seen) the pool must stop
+// growing and RSS must stay bounded; a leak of one tensor per step shows up as steady growth.
 import { runtime } from '../engine/runtime.js';
 import { ResNet } from '../models/resnet.js';
 import { openDataset } from './datasets.js';
@@ -22,7 +22,7 @@ export interface SoakResult {
   steps: number;
   batchSize: number;
   seconds: number;
-  /** Steps of the warm-up epoch, after which growth is measured. */
+  /** Steps of the two warm-up epochs, after which growth is measured. */
   warmupSteps: number;
   samples: SoakSample[];
   poolBytesAfterWarmup: number;
@@ -70,12 +70,12 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
   result.model.dispose();
   sample(done);
   const seconds = (performance.now() - started) / 1000;
-  // The warm-up ends with the first epoch and its evaluation: the first sample of epoch 2.
-  const warm = samples.findIndex((s) => s.step > stepsPerEpoch);
+  // The warm-up ends with the second epoch and its evaluation: the first sample of epoch 3.
+  const warm = samples.findIndex((s) => s.step > 2 * stepsPerEpoch);
   const at = samples[warm < 0 ? samples.length - 1 : warm];
   const after = samples.slice(warm < 0 ? samples.length - 1 : warm);
   return {
-    steps: done, batchSize, seconds, warmupSteps: stepsPerEpoch, samples,
+    steps: done, batchSize, seconds, warmupSteps: 2 * stepsPerEpoch, samples,
     poolBytesAfterWarmup: at.poolBytes,
     poolGrowth: Math.max(...after.map((s) => s.poolBytes)) - at.poolBytes,
     buffersCreatedAfterWarmup: after[after.length - 1].buffersCreated - at.buffersCreated,

@@ -15,7 +15,7 @@ import { SGD } from '../engine/optim.js';
 import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import type { ResNet } from '../models/resnet.js';
 import { NonFiniteTensorError, decodeCheckpoint, encodeCheckpoint, restoreCheckpoint, type TrainingPosition } from './checkpoint.js';
-import { batchCount, batches, type ImageDataset } from './data/dataset.js';
+import { batchCount, batches, type Batch, type ImageDataset } from './data/dataset.js';
 import { resultJson } from './io/result-json.js';
 import type { RunStore } from './io/store.js';
 import { createModel, type DatasetName, type ModelName } from './models.js';
@@ -252,6 +252,25 @@ export async function evaluate(model: ResNet, data: ImageDataset, batchSize: num
   return { loss, accuracy, selectivity };
 }
 
+/**
+ * One SGD step on a batch: GPU augmentation (random crop with `padding`, flips), forward, loss
+ * CE − α·SI, backward, update. Returns the batch's mean cross-entropy, its correct count and its
+ * minibatch SI, in the caller's scope.
+ */
+export function trainingStep(model: ResNet, optimizer: SGD, batch: Pick<Batch, 'images' | 'labels' | 'count'>, [height, width]: [number, number], o: { alpha: number; numClasses: number; padding: number; flip: boolean; generator: Generator }): { ce: Tensor; correct: Tensor; si: Tensor } {
+  const shape = [batch.count, height, width, 3];
+  const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: o.padding, flip: o.flip, crop: o.padding > 0, generator: o.generator });
+  const labels = tensor(batch.labels);
+  const { logits, blocks } = model.forward(x);
+  const ce = crossEntropy(logits, labels);
+  // With α = 0 the SI is only a metric: no graph to record.
+  const si = o.alpha === 0 ? noGrad(() => batchSelectivity(blocks, labels, o.numClasses)) : batchSelectivity(blocks, labels, o.numClasses);
+  backward(o.alpha === 0 ? ce : sub(ce, mulScalar(si, o.alpha)));
+  optimizer.step();
+  optimizer.zeroGrad();
+  return { ce, correct: sum(predictions(logits, labels).correct), si };
+}
+
 export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResult> {
   validateConfig(config);
   const { store, train: trainData, test: testData } = io;
@@ -342,18 +361,8 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
         const n = batch.count;
         optimizer.lr = learningRate(config, epoch + batch.batchIndex / steps);
         const sums = scope(() => {
-          const shape = [n, height, width, 3];
-          const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: config.augmentPadding, flip: config.augmentFlip, crop: config.augmentPadding > 0, generator: augmentGenerator });
-          const labels = tensor(batch.labels);
-          const { logits, blocks } = model.forward(x);
-          const ce = crossEntropy(logits, labels);
-          // With α = 0 the SI is only a metric: no graph to record.
-          const si = config.alpha === 0 ? noGrad(() => batchSelectivity(blocks, labels, io.numClasses)) : batchSelectivity(blocks, labels, io.numClasses);
-          const loss = config.alpha === 0 ? ce : sub(ce, mulScalar(si, config.alpha));
-          backward(loss);
-          optimizer.step();
-          optimizer.zeroGrad();
-          return [addRaw(lossSum, scaleRaw(ce, n)), addRaw(correctSum, sum(predictions(logits, labels).correct)), addRaw(siSum, si)];
+          const step = trainingStep(model, optimizer, batch, [height, width], { alpha: config.alpha, numClasses: io.numClasses, padding: config.augmentPadding, flip: config.augmentFlip, generator: augmentGenerator });
+          return [addRaw(lossSum, scaleRaw(step.ce, n)), addRaw(correctSum, step.correct), addRaw(siSum, step.si)];
         });
         [lossSum, correctSum, siSum].forEach((t) => t.dispose());
         [lossSum, correctSum, siSum] = sums.map((t) => t.keep());
