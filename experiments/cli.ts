@@ -8,6 +8,7 @@ const commands: Record<string, { summary: string; run: () => Promise<(argv: stri
   eval: { summary: 'test accuracy of a checkpoint', run: async () => (await import('./cli/eval.js')).evalCommand },
   selectivity: { summary: 'class selectivity of every block output of a checkpoint (JSON + SVG)', run: async () => (await import('./cli/selectivity.js')).selectivityCommand },
   sweep: { summary: 'train an α × seed grid (shardable across workers: --shard i/n)', run: async () => (await import('./cli/sweep.js')).sweepCommand },
+  study: { summary: 'the paper\'s findings tested end to end: train an α × seed grid, measure every network, verdicts with statistics', run: async () => (await import('./cli/study.js')).studyCommand },
   merge: { summary: 'collect the finished runs of a sweep into one CSV', run: async () => (await import('./cli/sweep.js')).mergeCommand },
   'gradient-variability': { summary: 'variability of units\' input gradients across samples and units', run: async () => (await import('./cli/gradients.js')).gradientsCommand },
   dimensionality: { summary: 'PCA dimensionality of block outputs: clean, corrupted, adversarial, and the change', run: async () => (await import('./cli/dimensionality.js')).dimensionalityCommand },

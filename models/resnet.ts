@@ -125,18 +125,24 @@ export class ResNet extends Module {
 
   /** x: [N, H, W, 3] pixels in [0, 1]. Returns logits and every block output. */
   forward(x: Tensor): ForwardResult {
+    const blocks = this.forwardBlocks(x);
+    const h = blocks[blocks.length - 1];
+    const last = h.dtype === 'f16' ? cast(h, 'f32') : h;
+    return { logits: this.fc.forward(globalAvgPool(last)), blocks };
+  }
+
+  /** Block outputs 0..lastBlock (every block by default); analyses of early layers stop there. */
+  forwardBlocks(x: Tensor, lastBlock = Infinity): Tensor[] {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`${this.constructor.name}: input must be [N, H, W, 3] pixels in [0, 1], got ${x.describe()}`);
     const dtype = this.storage;
     let h = convBatchNorm(this.conv1, this.bn1, mul(sub(x, this.mean), this.invStd), { relu: true, dtype });
     const blocks: Tensor[] = [];
-    for (const stage of this.layers) {
-      for (const block of stage) {
-        h = block.forward(h, dtype);
-        blocks.push(h);
-      }
+    for (const block of this.layers.flat()) {
+      if (blocks.length > lastBlock) break;
+      h = block.forward(h, dtype);
+      blocks.push(h);
     }
-    const last = h.dtype === 'f16' ? cast(h, 'f32') : h;
-    return { logits: this.fc.forward(globalAvgPool(last)), blocks };
+    return blocks;
   }
 
   override dispose(): void {

@@ -165,7 +165,7 @@ test('every command: --help works without a GPU, and integer-valued options decl
   const commands = [...listing.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]);
   assert.ok(commands.length >= 14, `commands listed: ${commands.join(', ')}`);
   // Options that count things: each must say it takes an integer (and its bounds) in its help line.
-  const counts = /^--(batch-size|eval-batch-size|epochs|samples|units|steps|restarts|examples|limit|limit-train|limit-test|log-every|checkpoint-every|seed|seeds|index|scale|severities|iterations|warmup|augment-padding) /;
+  const counts = /^--(batch-size|eval-batch-size|epochs|samples|units|steps|restarts|examples|limit|limit-train|limit-test|log-every|checkpoint-every|seed|seeds|index|scale|severities|iterations|warmup|augment-padding|jobs) /;
   for (const command of commands) {
     const r = await runCli([command, '--help'], { noGpu: true });
     assert.is(r.code, 0, `${command} --help: ${r.out}`);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { collectSweep } from '../experiments/report/collect.js';
-import { buildReport } from '../experiments/report/report.js';
+import { buildReport, formatP } from '../experiments/report/report.js';
+import { lineChart, niceTicks } from '../experiments/report/svg.js';
 import { pearson, ranks, spearman } from '../experiments/report/stats.js';
 import { checkXml } from './reference/xml.js';
 
@@ -40,6 +41,21 @@ function writeSweep(dir: string): void {
   write('alpha=2_seed=0', 'config.json', { config: { alpha: 2, seed: 0 } }); // unfinished
 }
 
+test('p-values print with two significant digits, tiny ones as < 0.0001, undefined ones as a dash', () => {
+  assert.is(formatP(0.04321), '0.043');
+  assert.is(formatP(0.00002), '< 0.0001');
+  assert.is(formatP(1), '1.0');
+  assert.is(formatP(null), '–');
+  assert.is(formatP(NaN), '–');
+});
+
+test('charts of values that differ only by rounding end (no tick loop that never advances)', () => {
+  assert.equal(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.ok(niceTicks(0.5, 0.5 + 1e-16).length <= 21);
+  const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [[0, 0.5], [1, 0.5 + 1e-16, 1e-17]] }] });
+  assert.is(checkXml(svg), null);
+});
+
 test('statistics helpers', () => {
   assert.ok(Math.abs(pearson([1, 2, 3, 4], [2, 4, 6, 8]) - 1) < 1e-12);
   assert.equal(ranks([10, 20, 20, 5]), [2, 3.5, 3.5, 1]);
@@ -70,6 +86,10 @@ test('the report renders every figure as valid SVG with the expected series, and
     assert.is(figures.find((f) => f.id === 'si-vs-auc-linf')!.agrees, true);
     assert.is(figures.find((f) => f.id === 'dimensionality-per-layer')!.agrees, true);
     assert.match(html, /alpha=1_seed=1 \(no gradients\)/);
+    // The verdict table opens the report, before any figure, and each tested figure states its finding.
+    assert.ok(html.indexOf('<table class="findings">') < html.indexOf('<figure>'));
+    for (const id of ['F1', 'F2', 'F3', 'F4a', 'F4b', 'F5']) assert.match(html, new RegExp(`<td>${id}</td>`));
+    assert.match(figures.find((f) => f.id === 'si-vs-mca')!.caption, /F2: ρ = -1\.00 \(95% CI .*\), p = .*, n = 6 networks: agrees\./);
     assert.match(html, /<table>/);
     for (const f of figures) assert.ok(html.includes(f.caption.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')), `caption of ${f.id}`);
   } finally {

@@ -5,7 +5,7 @@ import { noGrad } from '../../engine/autograd.js';
 import { gradientVariability, type GradientVariability } from '../analysis/gradients.js';
 import { readRange } from '../data/dataset.js';
 import { writeFilesAtomic } from '../io/atomic.js';
-import { resultJson } from '../io/result-json.js';
+import { resultJson, undefinedAsNull } from '../io/result-json.js';
 import { ProgressBar } from '../progress.js';
 import { lineChart } from '../report/svg.js';
 import { blockNames } from '../selectivity.js';
@@ -14,8 +14,11 @@ import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './
 
 export const GRADIENTS_FILE = 'gradients.json';
 
+const cell = (v: number) => (Number.isFinite(v) ? String(v) : '');
+
 export function gradientsCsv(results: GradientVariability[]): string {
-  return ['layer,units,samples,cv_samples,cv_units,dirvar_samples,dirvar_units', ...results.map((r) => [r.layer, r.units.length, r.samples, r.cvSamples, r.cvUnits, r.dirVarSamples, r.dirVarUnits].join(','))].join('\n') + '\n';
+  const head = 'layer,units,samples,dirvar_samples,dirvar_units,dirvar_samples_active,dirvar_units_active,silent_fraction,cv_samples,cv_units';
+  return [head, ...results.map((r) => [r.layer, r.units.length, r.samples, ...[r.dirVarSamples, r.dirVarUnits, r.dirVarSamplesActive, r.dirVarUnitsActive, r.silentFraction, r.cvSamples, r.cvUnits].map(cell)].join(','))].join('\n') + '\n';
 }
 
 export function gradientsSvg(results: GradientVariability[], title: string): string {
@@ -28,14 +31,15 @@ export function gradientsSvg(results: GradientVariability[], title: string): str
     xTicks: xs,
     xTickFormat: (v) => results[v - 1]?.layer ?? '',
     yLabel: 'variability',
-    series: [series('CV of ‖∇‖ across samples', 'cvSamples'), series('CV of ‖∇‖ across units', 'cvUnits'), series('direction variance across samples', 'dirVarSamples'), series('direction variance across units', 'dirVarUnits')],
+    series: [series('direction variance across samples', 'dirVarSamples'), series('direction variance across units', 'dirVarUnits'), series('… over active pairs, samples', 'dirVarSamplesActive'), series('… over active pairs, units', 'dirVarUnitsActive'), series('silent fraction', 'silentFraction'), series('CV of ‖∇‖ across samples', 'cvSamples'), series('CV of ‖∇‖ across units', 'cvUnits')],
     width: 760,
   });
 }
 
 export async function gradientsCommand(argv: string[]): Promise<void> {
-  const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (SPEC §6): coefficient of variation of gradient norms and the variance of normalised gradients.', {
+  const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (SPEC §6): the variance of normalised gradients (silent pairs as zero vectors, and over active pairs alone), the silent fraction, and the coefficient of variation of gradient norms.', {
     ...checkpointOptions,
+    'batch-size': { ...checkpointOptions['batch-size'], default: 64, description: 'samples per forward pass (each unit then costs one backward of this many rows)' },
     samples: { type: 'number', integer: true, min: 2, default: 256, description: 'test images (a fixed random subset)' },
     units: { type: 'number', integer: true, min: 2, default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },
     seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed of the unit subset' },
@@ -51,16 +55,19 @@ export async function gradientsCommand(argv: string[]): Promise<void> {
   const shape = [data.test.size, data.test.height, data.test.width, 3];
   const x = noGrad(() => imagesToFloat(uploadImagesU8(images, shape), shape));
   const bar = new ProgressBar('gradients');
-  const results = await gradientVariability(loaded.model, x, blockNames(loaded.model), { batchSize: Math.min(args['batch-size'] as number, 64), unitsPerLayer: units, seed: args.seed as number, onProgress: (d, t) => bar.update(d, t) });
+  const results = await gradientVariability(loaded.model, x, blockNames(loaded.model), { batchSize: args['batch-size'] as number, unitsPerLayer: units, seed: args.seed as number, onProgress: (d, t) => bar.update(d, t) });
   bar.done();
   x.dispose();
   const dir = (args.out as string | undefined) ?? dirname(args.checkpoint as string);
+  // A statistic with nothing to average (no active unit or sample) is undefined: null, never NaN.
+  const layers = results.map((r) => undefinedAsNull(r, ['dirVarSamples', 'dirVarUnits', 'dirVarSamplesActive', 'dirVarUnitsActive', 'silentFraction', 'cvSamples', 'cvUnits']));
   await writeFilesAtomic([
     { path: join(dir, 'gradients.csv'), data: gradientsCsv(results) },
     { path: join(dir, 'gradients.svg'), data: gradientsSvg(results, `Input-gradient variability (α = ${loaded.config.alpha ?? '?'})`) },
-    { path: join(dir, GRADIENTS_FILE), data: resultJson({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, layers: results }, `gradient-variability ${GRADIENTS_FILE}`) },
+    { path: join(dir, GRADIENTS_FILE), data: resultJson({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, layers }, `gradient-variability ${GRADIENTS_FILE}`) },
   ]);
-  for (const r of results) console.log(`${r.layer.padEnd(10)} CV samples ${r.cvSamples.toFixed(3)}  CV units ${r.cvUnits.toFixed(3)}  dir-var samples ${r.dirVarSamples.toFixed(3)}  dir-var units ${r.dirVarUnits.toFixed(3)}`);
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '  –  ');
+  for (const r of results) console.log(`${r.layer.padEnd(10)} dir-var samples ${f(r.dirVarSamples)} (active ${f(r.dirVarSamplesActive)})  units ${f(r.dirVarUnits)} (active ${f(r.dirVarUnitsActive)})  silent ${f(r.silentFraction)}  CV samples ${f(r.cvSamples)}  units ${f(r.cvUnits)}`);
   console.log(`→ ${join(dir, GRADIENTS_FILE)}, gradients.csv, gradients.svg`);
   loaded.model.dispose();
 }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { collectSweep } from '../report/collect.js';
-import { buildReport } from '../report/report.js';
+import { buildReport, findingSentence } from '../report/report.js';
 import { parseArgs, UsageError } from './args.js';
 
 export async function reportCommand(argv: string[]): Promise<void> {
@@ -26,6 +26,6 @@ export async function reportCommand(argv: string[]): Promise<void> {
   const out = (args.out as string | undefined) ?? join(dir, 'report.html');
   await writeFileAtomic(out, html);
   for (const r of runs.filter((r) => r.missing.length)) console.log(`${r.name}: no ${r.missing.join(', ')}`);
-  for (const f of figures) console.log(`${f.agrees === null ? '·' : f.agrees ? '✓' : '✗'} ${f.title}`);
+  for (const f of figures.filter((f) => f.finding)) console.log(findingSentence(f.finding!));
   console.log(`report: ${figures.length} figures over ${runs.length} runs → ${out}`);
 }

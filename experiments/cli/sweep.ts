@@ -9,6 +9,7 @@ import { hostId } from '../io/host.js';
 import { DirectoryStore } from '../io/store-node.js';
 import type { DatasetName } from '../models.js';
 import { ProgressBar, formatDuration } from '../progress.js';
+import { PAPER_ALPHAS } from '../study/protocol.js';
 import { CLAIMS_DIR, RUNS_DIR, SWEEP_FILE, baseDifferences, parseShard, planRuns, shardOf, toCsv } from '../sweep.js';
 import { collectSweep, flattenRun } from '../report/collect.js';
 import { CONFIG_FILE, RESULT_FILE, checkTrainSize, train, validateConfig } from '../train.js';
@@ -20,7 +21,7 @@ const { alpha: _alpha, seed: _seed, out: _out, resume: _resume, ...shared } = tr
 
 const sweepOptions: Record<string, OptionSpec> = {
   ...shared,
-  alphas: { type: 'numbers', default: [-10, -1, -0.3, 0, 0.3, 1, 10], description: 'regularizer weights α (loss = CE − α·SI); SPEC §2 grid: -100,-30,-10,-5,-2,-1,-0.4,-0.3,-0.2,-0.1,0,0.1,0.2,0.3,0.4,1,2,5' },
+  alphas: { type: 'numbers', default: PAPER_ALPHAS, description: 'regularizer weights α (loss = CE − α·SI); the default is the paper\'s ResNet20 grid' },
   seeds: { type: 'numbers', integer: true, min: 0, default: [0, 1, 2], description: 'seeds per α' },
   out: { type: 'string', required: true, metavar: 'SWEEP_DIR', description: 'sweep directory (sweep.json, runs/alpha=A_seed=S/, merged.csv)' },
   shard: { type: 'string', default: '0/1', metavar: 'i/n', description: 'run only the runs k with k mod n = i (e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT or $JOB_COMPLETION_INDEX/N)' },

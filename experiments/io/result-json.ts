@@ -27,3 +27,13 @@ export function resultJson(value: unknown, source: string, indent?: number): str
   if (bad) throw new Error(`${source}: refusing to write a non-finite result (${bad})`);
   return JSON.stringify(value, null, indent) + '\n';
 }
+
+/**
+ * A copy of `record` in which the listed statistics, where not finite, are null: the way a result
+ * says "undefined here" (e.g. a variance over no active unit). Every other number must be finite.
+ */
+export function undefinedAsNull<T extends object, K extends keyof T>(record: T, keys: readonly K[]): Omit<T, K> & { [P in K]: T[P] | null } {
+  const out = { ...record } as Record<keyof T, unknown>;
+  for (const k of keys) if (typeof out[k] === 'number' && !Number.isFinite(out[k] as number)) out[k] = null;
+  return out as Omit<T, K> & { [P in K]: T[P] | null };
+}

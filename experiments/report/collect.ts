@@ -94,12 +94,18 @@ export function flattenRun(r: RunRecord): MergedRun {
   for (const [norm, a] of Object.entries(r.attacks)) values[`pgd_${norm}_auc`] = a.auc;
   if (r.dimensionality) {
     const clean = r.dimensionality.conditions.find((c) => c.kind === 'clean');
-    clean?.perLayer.forEach((l) => (values[`dim_clean_${l.layer}`] = l.components));
+    clean?.perLayer.forEach((l) => {
+      values[`dim_clean_${l.layer}`] = l.components;
+      values[`pr_clean_${l.layer}`] = l.participationRatio;
+    });
   }
   if (r.gradients) {
-    const mean = (key: 'cvSamples' | 'cvUnits') => r.gradients!.layers.reduce((s, l) => s + l[key], 0) / r.gradients!.layers.length;
-    values.grad_cv_samples = mean('cvSamples');
-    values.grad_cv_units = mean('cvUnits');
+    // Means over layers of the defined values (a layer without active pairs has no active-only variance).
+    const columns = { grad_dirvar_samples: 'dirVarSamples', grad_dirvar_units: 'dirVarUnits', grad_dirvar_samples_active: 'dirVarSamplesActive', grad_dirvar_units_active: 'dirVarUnitsActive', grad_silent_fraction: 'silentFraction', grad_cv_samples: 'cvSamples', grad_cv_units: 'cvUnits' } as const;
+    for (const [column, key] of Object.entries(columns)) {
+      const vs = r.gradients.layers.map((l) => l[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      if (vs.length) values[column] = vs.reduce((a, b) => a + b, 0) / vs.length;
+    }
   }
   return { alpha: r.alpha, seed: r.seed, run: r.name, values };
 }

@@ -3,7 +3,8 @@
 
 export interface Series {
   name: string;
-  points: [number, number][];
+  /** [x, y] or [x, y, e]: e draws an error bar y ± e (e.g. the standard deviation over seeds). */
+  points: [number, number, number?][];
   color?: string;
   dashed?: boolean;
 }
@@ -42,7 +43,13 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  // Counted rather than accumulated: a step below the spacing of floats near lo would never advance t.
+  const first = Math.ceil(lo / step);
+  for (let k = 0; k <= 4 * count; k++) {
+    const t = (first + k) * step;
+    if (t > hi + step * 1e-9) break;
+    ticks.push(Number(t.toPrecision(12)));
+  }
   return ticks;
 }
 
@@ -78,8 +85,10 @@ function frame(o: ChartOptions, xs: number[], ys: number[], xTicksOverride = o.x
   const finiteY = ys.filter(Number.isFinite);
   let [x0, x1] = finiteX.length ? [Math.min(...finiteX), Math.max(...finiteX)] : [0, 1];
   let [y0, y1] = o.yRange ?? (finiteY.length ? [Math.min(...finiteY), Math.max(...finiteY)] : [0, 1]);
-  if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
-  if (y1 === y0) [y0, y1] = [y0 - (Math.abs(y0) || 1) * 0.1, y1 + (Math.abs(y1) || 1) * 0.1];
+  // Ranges that differ only by rounding count as a single value.
+  const flat = (lo: number, hi: number) => hi - lo <= 1e-9 * Math.max(Math.abs(lo), Math.abs(hi));
+  if (flat(x0, x1)) [x0, x1] = [x0 - 1, x1 + 1];
+  if (flat(y0, y1)) [y0, y1] = [y0 - (Math.abs(y0) || 1) * 0.1, y1 + (Math.abs(y1) || 1) * 0.1];
   const padY = o.yRange ? 0 : (y1 - y0) * 0.05;
   y0 -= padY;
   y1 += padY;
@@ -123,20 +132,25 @@ const colorOf = (s: Series, i: number) => s.color ?? PALETTE[i % PALETTE.length]
 
 export function lineChart(o: ChartOptions & { series: Series[] }): string {
   fitLegend(o.series.map((s) => s.name));
-  const f = frame(o, o.series.flatMap((s) => s.points.map((p) => p[0])), o.series.flatMap((s) => s.points.map((p) => p[1])));
+  const err = (p: [number, number, number?]) => (Number.isFinite(p[2]) ? p[2]! : 0);
+  const f = frame(o, o.series.flatMap((s) => s.points.map((p) => p[0])), o.series.flatMap((s) => s.points.flatMap((p) => [p[1] - err(p), p[1] + err(p)])));
   o.series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])).sort((a, b) => a[0] - b[0]);
     if (pts.length === 0) return;
     const color = colorOf(s, i);
     f.svg.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.map((p) => `${f.x(p[0]).toFixed(1)},${f.y(p[1]).toFixed(1)}`).join(' ')}"><title>${escapeXml(s.name)}</title></polyline>`);
-    for (const p of pts) f.svg.push(`<circle cx="${f.x(p[0]).toFixed(1)}" cy="${f.y(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
+    for (const p of pts) {
+      const cx = f.x(p[0]).toFixed(1);
+      if (err(p) > 0) f.svg.push(`<path d="M${(+cx - 3).toFixed(1)} ${f.y(p[1] + err(p)).toFixed(1)}h6M${cx} ${f.y(p[1] + err(p)).toFixed(1)}V${f.y(p[1] - err(p)).toFixed(1)}M${(+cx - 3).toFixed(1)} ${f.y(p[1] - err(p)).toFixed(1)}h6" stroke="${color}" stroke-width="1.2" fill="none"/>`);
+      f.svg.push(`<circle cx="${cx}" cy="${f.y(p[1]).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${p[0]} → ${p[1].toPrecision(4)}${err(p) > 0 ? ` ± ${err(p).toPrecision(3)}` : ''}`)}</title></circle>`);
+    }
   });
   legend(f, o.series.map((s, i) => ({ name: s.name, color: colorOf(s, i), dashed: s.dashed })));
   return f.svg.join('\n') + '\n</svg>\n';
 }
 
 /** Least-squares line y = a + b·x. */
-export function linearFit(points: [number, number][]): { a: number; b: number } | null {
+export function linearFit(points: readonly (readonly [number, number, number?])[]): { a: number; b: number } | null {
   const n = points.length;
   if (n < 2) return null;
   const mx = points.reduce((s, p) => s + p[0], 0) / n;
