@@ -146,8 +146,8 @@ export function validateConfig(c: TrainConfig, what = 'train'): void {
 }
 
 /** Checks that `trainSize` samples give at least one (full) batch of `batchSize`. */
-export function checkTrainSize(trainSize: number, batchSize: number): void {
-  if (batchCount(trainSize, batchSize, true) === 0) throw new Error(`train: ${trainSize} training samples are fewer than one batch of ${batchSize}`);
+export function checkTrainSize(trainSize: number, batchSize: number, what = 'train'): void {
+  if (batchCount(trainSize, batchSize, true) === 0) throw new Error(`${what}: ${trainSize} training samples are fewer than one batch of ${batchSize}`);
 }
 
 /**

@@ -131,11 +131,16 @@ test('sweep validates every setting before it writes sweep.json; a corrected com
   const dir = join(scratch, 'sweep');
   await rejected(['sweep', '--out', dir, '--epochs', '0'], /^sweep --epochs: expected an integer ≥ 1, got 0$/);
   await rejected(['sweep', '--out', dir, '--seeds', '0,1.5'], /^sweep --seeds: expected an integer ≥ 0, got 1\.5$/);
-  await rejected(['sweep', '--out', dir, '--lr', '-1'], /^sweep \(run alpha=-10_seed=0\): --lr must be > 0, got -1$/);
+  await rejected(['sweep', '--out', dir, '--lr', '-1'], /^sweep \(run alpha=[-\d.]+_seed=0\): --lr must be > 0, got -1$/);
   await rejected(['sweep', '--out', dir, '--alphas', '0,1e6'], /^sweep \(run alpha=1000000_seed=0\): --alpha must be a finite number with \|α\| ≤ 10000/);
-  await rejected(['sweep', '--out', dir, '--limit-train', '10', '--batch-size', '64'], /^sweep: train: 10 training samples are fewer than one batch of 64$/);
+  await rejected(['sweep', '--out', dir, '--limit-train', '10', '--batch-size', '64'], /^sweep: 10 training samples are fewer than one batch of 64$/);
   await rejected(['sweep', '--out', dir, '--shard', '2/2'], /--shard: '2\/2' is not of the form i\/n/);
   assert.not.ok(existsSync(join(dir, 'sweep.json')), 'no sweep.json from a rejected command');
+  // The corrected command gets past every check and records its configuration (it stops where it
+  // would start the GPU, which this test forbids).
+  const corrected = await runCli(['sweep', '--out', dir, '--epochs', '1', '--limit-train', '64', '--batch-size', '32', '--limit-test', '16'], { noGpu: true });
+  assert.match(corrected.stderr, new RegExp(NO_GPU_MESSAGE), corrected.out);
+  assert.is(JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')).base.epochs, 1);
 });
 
 test('merge, report and --help run without a GPU', async () => {

@@ -37,7 +37,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   for (const run of runs) asUsageError(null, () => validateConfig({ ...draft, alpha: run.alpha, seed: run.seed }, `sweep (run ${run.name})`));
   const dir = resolve(args.out as string);
   const dataset = await openDataset(args.data as DatasetName, { dataDir: args['data-dir'] as string | undefined, cacheDir: args['cache-dir'] as string | undefined, limitTrain: args['limit-train'] as number | undefined, limitTest: args['limit-test'] as number | undefined });
-  asUsageError('sweep', () => checkTrainSize(dataset.train.size, draft.batchSize));
+  asUsageError(null, () => checkTrainSize(dataset.train.size, draft.batchSize, 'sweep'));
   const { alpha: _a, seed: _s, ...base } = trainConfigFrom({ ...args, alpha: 0, seed: 0 }, dataset.augment);
   // All workers must agree on everything but α and seed: the first one records the base
   // configuration (created exclusively, so racing first workers cannot both write it).
