@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu, initGpu } from '../engine/device.js';
+import { tensor } from '../engine/tensor.js';
+import { blockActivations } from '../experiments/analysis/dimensionality.js';
 import { checkFinite, decodeCheckpoint, encodeCheckpoint } from '../experiments/checkpoint.js';
 import { CIFAR10_RECORD_BYTES, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, loadCifar10 } from '../experiments/data/cifar10.js';
 import { loadTinyImageNetC } from '../experiments/data/corrupted.js';
@@ -108,6 +110,10 @@ test('no NaN results: zero images is an error, and result JSON refuses non-finit
   const model = createModel({ model: 'resnet20', dataset: 'mnist', numClasses: 10, shortcut: 'A' });
   const none = new InMemoryDataset('empty-test', 32, 32, 10, new Uint8Array(0), new Int32Array(0));
   await rejects(() => evaluate(model, none, 8), /empty-test: no samples to evaluate/, 'zero images');
+  // A batch size of 0 once looped forever allocating buffers until the process crashed.
+  const images = tensor(new Float32Array(2 * 32 * 32 * 3), [2, 32, 32, 3]);
+  assert.throws(() => blockActivations(model, images, 0), /block activations: batch size must be a positive integer, got 0/);
+  images.dispose();
   model.dispose();
   assert.throws(() => resultJson({ accuracy: 0.5, points: [{ eps: 0, accuracy: NaN }] }, 'attack.json'), /attack\.json: refusing to write a non-finite result \(points\[0\]\.accuracy = NaN\)/);
   assert.throws(() => resultJson({ layers: [{ cv: Infinity }] }, 'x'), /layers\[0\]\.cv = Infinity/);
