@@ -1,4 +1,4 @@
-// White-box attacks (SPEC §5): FGSM and PGD under L∞ or L2, in [0, 1] pixel space, on input
+// White-box attacks (docs/method.md §7): FGSM and PGD under L∞ or L2, in [0, 1] pixel space, on input
 // gradients of the cross-entropy through the model in eval mode (batch-norm running statistics, so
 // every sample's gradient depends on that sample alone). A batch is attacked entirely on the GPU:
 // every step of every restart is recorded without a read-back; a robustness curve over a dataset
@@ -31,7 +31,7 @@ export interface AttackOptions {
   eps: number;
   /** Gradient steps of PGD (default 20). FGSM always takes one. */
   steps?: number;
-  /** Default: ε/4 for L∞ (SPEC §5), 2.5·ε/steps for L2; FGSM always steps by ε. */
+  /** Default: ε/4 for L∞ (docs/method.md §7), 2.5·ε/steps for L2; FGSM always steps by ε. */
   stepSize?: StepSizeRule;
   /** Independent runs per sample; a sample is robust only if every one fails (default 1). */
   restarts?: number;

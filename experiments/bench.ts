@@ -316,7 +316,7 @@ export async function main(argv: string[]): Promise<void> {
     const batch = 256;
     const x = rand([batch, 32, 32, 3]).keep();
     const frostDir = defaultFrostDir();
-    const frostTextures = frostDir ? loadFrostTextures(frostDir) : proceduralFrostTextures();
+    const frostTextures = frostDir ? await loadFrostTextures(frostDir) : proceduralFrostTextures();
     const ctx: CorruptionContext = { generator: new Generator(0, { stream: 0x100 }), parameters: 'cifar10', frostTextures };
     const shape = `${batch}x32x32x3 severity 3`;
     for (const name of CORRUPTION_NAMES) {

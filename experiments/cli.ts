@@ -1,9 +1,11 @@
+#!/usr/bin/env node
 // The command-line entry point: `node dist/experiments/cli.js <command> [options]` (npm run cli -- …).
 import { destroyGpu } from '../engine/device.js';
 import '../engine/ops/index.js';
 import { UsageError } from './cli/args.js';
 
-const commands: Record<string, { summary: string; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
+/** `gpu: false` marks commands that never touch the GPU; the others start it themselves once their arguments are parsed (cli/gpu.ts). */
+const commands: Record<string, { summary: string; gpu?: false; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
   train: { summary: 'train a ResNet (optionally selectivity-regularized) into a run directory', run: async () => (await import('./cli/train.js')).trainCommand },
   eval: { summary: 'test accuracy of a checkpoint', run: async () => (await import('./cli/eval.js')).evalCommand },
   selectivity: { summary: 'class selectivity of every block output of a checkpoint (JSON + SVG)', run: async () => (await import('./cli/selectivity.js')).selectivityCommand },
@@ -19,6 +21,7 @@ const commands: Record<string, { summary: string; run: () => Promise<(argv: stri
   attack: { summary: 'robust accuracy under PGD / FGSM (L∞ or L2) over an ε grid: CSV, JSON with AUC, SVG charts', run: async () => (await import('./cli/attack.js')).attackCommand },
   autotune: { summary: 'choose the fastest GEMM tile for this adapter (cached for later commands)', run: async () => (await import('./cli/autotune.js')).autotuneCommand },
   bench: { summary: 'kernel and model benchmarks (same as npm run bench)', run: async () => (await import('./bench.js')).main },
+  download: { summary: 'fetch, verify and unpack a published dataset: cifar10, cifar10-c, tinyimagenet, tinyimagenet-c', gpu: false, run: async () => (await import('./cli/download.js')).downloadCommand },
 };
 
 function usage(): string {
@@ -36,7 +39,6 @@ async function main(argv: string[]): Promise<number> {
     console.error(`unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  // Each command parses its arguments first and starts the GPU only if it needs one (cli/gpu.ts).
   const run = await command.run();
   await run(rest);
   return 0;

@@ -5,7 +5,8 @@ export class ProgressBar {
   private lastDecile = -1;
   private readonly tty: boolean;
 
-  constructor(private label: string, private stream: NodeJS.WriteStream = process.stderr) {
+  /** `formatCount` writes done/total (e.g. as bytes). */
+  constructor(private label: string, private stream: NodeJS.WriteStream = process.stderr, private formatCount: (n: number) => string = String) {
     this.tty = !!stream.isTTY;
   }
 
@@ -19,13 +20,13 @@ export class ProgressBar {
       const width = 24;
       const filled = Math.round(fraction * width);
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-      const line = `${label} ${bar} ${done}/${total}  ${extras}`;
+      const line = `${label} ${bar} ${this.formatCount(done)}/${this.formatCount(total)}  ${extras}`;
       this.stream.write(`\r\x1b[K${line.slice(0, (this.stream.columns ?? 160) - 1)}`);
     } else {
       const decile = Math.floor(fraction * 10);
       if (decile === this.lastDecile) return;
       this.lastDecile = decile;
-      this.stream.write(`${label} ${(fraction * 100).toFixed(0)}% (${done}/${total})  ${extras}\n`);
+      this.stream.write(`${label} ${(fraction * 100).toFixed(0)}% (${this.formatCount(done)}/${this.formatCount(total)})  ${extras}\n`);
     }
   }
 

@@ -14,7 +14,7 @@ import { batchCount, batches, type ImageDataset } from './data/dataset.js';
 
 /**
  * Mean selectivity over units and then over layers, computed inside the minibatch from the class
- * means of the samples present (SPEC §2). A scalar tensor, differentiable in the block outputs.
+ * means of the samples present (docs/method.md §4). A scalar tensor, differentiable in the block outputs.
  */
 export function batchSelectivity(blocks: readonly Tensor[], labels: Tensor, numClasses: number): Tensor {
   if (blocks.length === 0) throw new Error('batch_selectivity: no block outputs');
@@ -27,7 +27,7 @@ export function batchSelectivity(blocks: readonly Tensor[], labels: Tensor, numC
   return mulScalar(total!, 1 / blocks.length);
 }
 
-/** Dataset-wide class selectivity of every block output (SPEC §2), measured in eval mode. */
+/** Dataset-wide class selectivity of every block output (docs/method.md §3), measured in eval mode. */
 export interface SelectivityReport {
   /** SI of every unit, per layer (block outputs in order). */
   units: number[][];

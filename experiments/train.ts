@@ -277,6 +277,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const log = io.log ?? (() => {});
   // The GEMM tile sets the order of summation, so a resumed run must use the one it started with.
   const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
+  const classNames = trainData.classNames ?? testData.classNames;
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
   const model = io.model ? io.model(initGenerator) : createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
@@ -321,7 +322,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   /** Encodes the model (and optimizer), refusing non-finite weights with the step they appeared by. */
   const encode = async (withOptimizer: boolean) => {
     try {
-      return await encodeCheckpoint(model, withOptimizer ? optimizer : null, withOptimizer ? position : null, fullConfig);
+      return await encodeCheckpoint(model, withOptimizer ? optimizer : null, withOptimizer ? position : null, fullConfig, classNames);
     } catch (e) {
       if (e instanceof NonFiniteTensorError) throw diverged(`weight ${e.tensorName}[${e.index}]`, e.value, `or before step ${position.globalStep}`);
       throw e;

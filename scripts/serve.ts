@@ -1,6 +1,7 @@
-// `npm run serve`: a small static server for the page. Serves dist/web (the bundle, the MNIST sample)
-// and web/ (index.html, style.css) on 127.0.0.1 and prints the URL. Options: --port N (0 picks a free
-// port; default 8080), --root DIR (the project directory; default the current one).
+// `npm run serve`: a small static server for the page. Serves dist/web (the bundle, the MNIST sample,
+// the JPEG decoder), web/ (index.html, style.css), docs/ (the page example at /examples/mnist-page.html)
+// and data/ (the frost textures, at /frost/) on 127.0.0.1 and prints the URL. Options: --port N (0
+// picks a free port; default 8080), --root DIR (the project directory; default the current one).
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -14,6 +15,7 @@ const MIME: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.jpg': 'image/jpeg',
   '.ico': 'image/x-icon',
   '.txt': 'text/plain; charset=utf-8',
   '.wasm': 'application/wasm',
@@ -30,7 +32,7 @@ export interface StaticServer {
 /** Starts the server; resolves once it listens. */
 export function startServer(options: { port?: number; root?: string; log?: (line: string) => void } = {}): Promise<StaticServer> {
   const root = resolve(options.root ?? '.');
-  const dirs = [join(root, 'dist', 'web'), join(root, 'web')];
+  const dirs = [join(root, 'dist', 'web'), join(root, 'web'), join(root, 'docs'), join(root, 'data')];
   const log = options.log ?? (() => {});
   const server = createServer((req, res) => {
     const send = (status: number, text: string) => {

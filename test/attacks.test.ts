@@ -166,7 +166,7 @@ test('bad settings are errors that name the setting', () => {
   bad({ stepSize: { kind: 'absolute', value: -1 } }, /step size must be a finite number > 0/);
   assert.throws(() => projectedStep(tensor([0.5]), tensor([1]), tensor([0.5]), { norm: 'linf', eps: -1, stepSize: 1, mode: 'sign' }), /eps must be a finite number ≥ 0/);
   assert.throws(() => projectedStep(tensor([0.5, 1]), tensor([1]), tensor([0.5, 1]), { norm: 'l2', eps: 1, stepSize: 1, mode: 'sign' }), /shape mismatch/);
-  // Defaults (SPEC §5) and FGSM.
+  // Defaults (docs/method.md §7) and FGSM.
   assert.equal(resolveAttack({ norm: 'linf', eps: 0.04 }), { method: 'pgd', norm: 'linf', eps: 0.04, steps: 20, stepSize: 0.01, restarts: 1, randomStart: true });
   assert.is(resolveAttack({ norm: 'l2', eps: 0.5, steps: 10 }).stepSize, 0.125);
   assert.equal(resolveAttack({ norm: 'linf', eps: 0.1, steps: 7, restarts: 3, fgsm: true }), { method: 'fgsm', norm: 'linf', eps: 0.1, steps: 1, stepSize: 0.1, restarts: 1, randomStart: false });

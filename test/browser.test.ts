@@ -1,27 +1,33 @@
 // The page in a real browser: Debian's Chromium, headless, with WebGPU on. It serves the page with
 // `npm run serve`'s server, runs the kernel tests in the page (the same test/cases as Node) and checks
-// them against Node's outputs, trains a few steps and checks that the loss falls, loads a checkpoint
+// them against Node's outputs, checks that frost in the page (the published textures, decoded in the
+// page) equals frost in Node, trains a few steps and checks that the loss falls, loads a checkpoint
 // written by the Node side and checks that the page predicts what Node predicts, and saves a
 // screenshot. A browser that cannot start fails the test: nothing here is skipped.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Generator } from '../engine/ops/random.js';
+import { tensor } from '../engine/tensor.js';
+import { loadFrostTextures } from '../experiments/corruptions/frost-node.js';
+import { corrupt } from '../experiments/corruptions/index.js';
 import { subset } from '../experiments/data/dataset.js';
 import { MemoryStore } from '../experiments/io/store.js';
 import { evaluate, train, type TrainConfig } from '../experiments/train.js';
 import { decodeMnistSample, type PageDataset } from '../web/data.js';
+import { u8ToFloat } from '../web/images.js';
 import { pathSource } from '../web/io/files-node.js';
 import type { KernelTestReport } from '../web/tests.js';
 import { SWIFTSHADER_SKIPS } from '../web/tests.js';
 import { inferBatch } from '../web/trainer.js';
 import { boundAt, caseId, Checker, kernelCases } from './cases/index.js';
+import { ensureChromium } from './chromium.js';
 import { setupGpu } from './helpers.js';
 
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /**
  * navigator.gpu in headless Chromium on a machine without a GPU. --enable-unsafe-webgpu exposes
  * WebGPU on Linux. By default Chromium runs it on SwiftShader (its built-in CPU Vulkan; the system's
@@ -72,18 +78,15 @@ function startServer(): Promise<string> {
   });
 }
 
-async function launch(): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`browser test: ${CHROMIUM} does not exist. Install Debian's Chromium (as root: apt-get install -y chromium, or run .ci/browser-deps), or point CHROMIUM at a Chromium binary.`);
-  }
+async function launch(executable: string): Promise<BrowserContext> {
   userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
   try {
     return await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'],
+      executablePath: executable, headless: true, args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'],
       viewport: { width: 1360, height: 900 }, timeout: 60_000,
     });
   } catch (e) {
-    throw new Error(`browser test: Chromium (${CHROMIUM}) did not start: ${(e as Error).message}`);
+    throw new Error(`browser test: Chromium (${executable}) did not start: ${(e as Error).message}`);
   }
 }
 
@@ -92,7 +95,8 @@ async function openPage(path: string): Promise<Page> {
   p.setDefaultTimeout(20 * MINUTE);
   p.on('pageerror', (e) => pageErrors.push(`${path}: ${e.message}`));
   p.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`${path}: console: ${m.text()}`);
+    // An error, or frost falling back to procedural textures, fails the test that caused it.
+    if (m.type() === 'error' || /procedural/.test(m.text())) pageErrors.push(`${path}: console: ${m.text()}`);
   });
   const response = await p.goto(baseUrl + path);
   assert.is(response?.status(), 200, `GET ${path}`);
@@ -104,9 +108,11 @@ function log(line: string): void {
 }
 
 test.before(async () => {
+  // First, so a missing browser is reported (or installed) before anything slower starts.
+  const browser = ensureChromium();
   await setupGpu();
   baseUrl = await startServer();
-  context = await launch();
+  context = await launch(browser);
   sample = decodeMnistSample(await pathSource('dist/web/mnist-sample.bin').bytes());
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
@@ -128,6 +134,24 @@ test('the page loads with WebGPU and without errors', async () => {
   assert.is(state.error, null, `page error: ${state.error}`);
   assert.not.ok(state.banner, 'the no-WebGPU banner is shown');
   assert.equal(state.dataset, { name: 'mnist', train: sample.train.size, test: sample.test.size });
+  assert.equal(pageErrors, []);
+});
+
+test('frost in the page uses the published textures and equals frost in Node', async () => {
+  const [index, severity] = [5, 5];
+  const pageValues = await page.evaluate(([i, s]) => (globalThis as unknown as { app: { corrupt: (i: number, n: string, s: number) => Promise<number[]> } }).app.corrupt(i, 'frost', s), [index, severity]);
+  const pixels = new Uint8Array(32 * 32 * 3);
+  await sample.test.read([index], pixels, new Int32Array(1));
+  const textures = await loadFrostTextures('data/frost');
+  const input = tensor(u8ToFloat(pixels), [1, 32, 32, 3]);
+  const out = await corrupt(input, 'frost', severity, { generator: new Generator(index, { stream: 7 }), parameters: 'cifar10', frostTextures: textures });
+  const nodeValues = await out.toArray();
+  [input, out, ...textures].forEach((t) => t.dispose());
+  assert.is(pageValues.length, nodeValues.length);
+  // Each output is c0·x + c1·t in f32 with t a texture byte / 255: both sides within a few ulps of 1.
+  const worst = Math.max(...pageValues.map((v, i) => Math.abs(v - nodeValues[i])));
+  log(`frost (image ${index}, severity ${severity}): page vs Node max |diff| ${worst.toExponential(2)}`);
+  assert.ok(worst <= 4 * 2 ** -24, `page and Node frost differ by up to ${worst}`);
   assert.equal(pageErrors, []);
 });
 
@@ -257,6 +281,24 @@ test('a checkpoint saved by Node is evaluated in the page with the same predicti
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  assert.equal(pageErrors, []);
+});
+
+test('the page example (docs/examples/mnist-page.ts) trains its perceptron from the package\'s browser entry point', async () => {
+  const p = await openPage(`examples/mnist-page.html?${ADAPTER}`);
+  await p.waitForFunction(() => {
+    const example = (globalThis as { example?: { accuracy?: number; error?: string } }).example;
+    return example?.accuracy !== undefined || example?.error !== undefined;
+  }, null, { timeout: 10 * MINUTE, polling: 500 });
+  const result = await p.evaluate(() => (globalThis as unknown as { example: { losses: number[]; accuracy?: number; error?: string } }).example);
+  assert.is(result.error, undefined, `page example error: ${result.error}`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(result.losses.slice(0, 10));
+  const last = mean(result.losses.slice(-10));
+  log(`page example: ${result.losses.length} steps, loss ${first.toFixed(3)} → ${last.toFixed(3)}, held-out accuracy ${(100 * result.accuracy!).toFixed(1)}%`);
+  assert.ok(last < first / 2, `the loss did not fall enough: ${first} → ${last}`);
+  assert.ok(result.accuracy! > 0.5, `accuracy ${result.accuracy} is not well above chance (0.1)`);
+  await p.close();
   assert.equal(pageErrors, []);
 });
 

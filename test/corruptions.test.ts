@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import * as jpeg from 'jpeg-js';
 import { Generator } from '../engine/ops/random.js';
 import { tensor, type Tensor } from '../engine/tensor.js';
 import { defocusBlur, gaussianBlur, glassBlur, motionBlurWithAngles, zoomBlur } from '../experiments/corruptions/blur.js';
@@ -21,7 +20,8 @@ import { spatterWithNoise } from '../experiments/corruptions/spatter.js';
 import { CORRUPTION_NAMES, type CorruptionContext, type CorruptionName, type ParameterSet } from '../experiments/corruptions/types.js';
 import { fogWithFractal, plasmaFractal, snowWithNoise } from '../experiments/corruptions/weather.js';
 import { crc32 } from '../experiments/io/png.js';
-import { rng, setupGpu } from './helpers.js';
+import { jpegFixture } from './fixtures/jpeg-files.js';
+import { rejects, rng, setupGpu } from './helpers.js';
 import { contrastRef, defocusRef, elasticRef, jpegRef, fogRef, frostRef, glassBlurRef, hsvRef, motionRef, pixelateRef, snowRef, spatterRef, zoomBlurRef, gaussianFilterRef, type Shape4 } from './reference/corruptions.js';
 
 test.before(setupGpu);
@@ -562,15 +562,15 @@ test('PNG decoder: every filter type, RGB/RGBA/grey/grey+alpha, 8 and 16 bits; l
   try {
     const samples = Array.from({ length: 20 * 12 }, () => [Math.floor(r() * 256), Math.floor(r() * 256), Math.floor(r() * 256), 255]);
     writeFileSync(join(dir, 'frost1.png'), makePng(20, 12, 6, 8, samples, [1, 4]));
-    const flat = new Uint8Array(16 * 16 * 4).fill(200);
-    writeFileSync(join(dir, 'frost4.jpg'), jpeg.encode({ data: flat, width: 16, height: 16 }, 95).data);
-    const textures = loadFrostTextures(dir);
-    assert.equal(textures.map((t) => [t.name, ...t.shape]), [['frost1.png', 12, 20, 3], ['frost4.jpg', 16, 16, 3]]);
+    const jpeg = jpegFixture('busy-444');
+    writeFileSync(join(dir, 'frost4.jpg'), jpeg.file);
+    const textures = await loadFrostTextures(dir);
+    assert.equal(textures.map((t) => [t.name, ...t.shape]), [['frost1.png', 12, 20, 3], ['frost4.jpg', jpeg.height, jpeg.width, 3]]);
     const first = await textures[0].toArray();
     assert.is(first[3], Math.fround(samples[1][0] * Math.fround(1 / 255)));
     const second = await textures[1].toArray();
-    assert.ok(second.every((v) => Math.abs(v - 200 / 255) < 3 / 255), 'JPEG texture decodes to its flat grey');
-    assert.throws(() => loadFrostTextures(join(dir, 'missing')), /cannot read directory/);
+    assert.equal(Array.from(second), Array.from(jpeg.rgb, (b) => Math.fround(b * Math.fround(1 / 255))), 'the JPEG texture holds the pixels PIL decodes');
+    await rejects(() => loadFrostTextures(join(dir, 'missing')), /cannot read directory/, 'missing directory');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,8 @@ import { batchCount, batches, epochSeed, InMemoryDataset, permutation, readRange
 import { CIFAR10_CLASSES, loadCifar10 } from '../experiments/data/cifar10.js';
 import { loadMnist } from '../experiments/data/mnist.js';
 import { loadTinyImageNet, type CachedImageDataset } from '../experiments/data/tinyimagenet.js';
-import { CIFAR_FIXTURE_CLASSES, cifarPixel, encodeGrayJpeg, encodeRgbJpeg, removeDir, smoothImage, tempDir, TIN_FIXTURE_NAMES, writeCifar10Fixture, writeTinyImageNetFixture } from './fixtures/datasets.js';
+import { CIFAR_FIXTURE_CLASSES, cifarPixel, encodeGrayJpeg, removeDir, tempDir, TIN_FIXTURE_NAMES, writeCifar10Fixture, writeTinyImageNetFixture } from './fixtures/datasets.js';
+import { jpegFixture } from './fixtures/jpeg-files.js';
 
 const dirs: string[] = [];
 function scratch(prefix: string): string {
@@ -294,12 +295,12 @@ test('Tiny ImageNet: a changed source, a truncated or garbled cache is rebuilt',
   assert.not.ok(existsSync(join(dir, '.cache')));
 
   // Replace a val image: val rebuilt, train reused.
-  const replacement = smoothImage(20);
-  writeFileSync(join(dir, fx.val.files[1]), encodeRgbJpeg(replacement, 64, 64, 90));
+  const replacement = jpegFixture('smooth-9');
+  writeFileSync(join(dir, fx.val.files[1]), replacement.file);
   const changed = await loadTinyImageNet(dir, { cacheDir });
   assert.equal([changed.train.cacheStatus, changed.val.cacheStatus], ['reused', 'built']);
   assert.match(changed.val.cacheReason, /source changed/);
-  checkImages((await readAll(changed.val)).slice(1, 2), [replacement], [false], 'replaced');
+  checkImages((await readAll(changed.val)).slice(1, 2), [replacement.rgb], [true], 'replaced');
   await close(changed);
 
   // Truncated data file.

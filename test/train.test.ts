@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { decodeCheckpoint } from '../experiments/checkpoint.js';
 import { openDataset } from '../experiments/datasets.js';
 import { MemoryStore } from '../experiments/io/store.js';
+import { NORMALIZATION } from '../experiments/models.js';
 import { learningRate, train, type TrainConfig } from '../experiments/train.js';
 import { setupGpu } from './helpers.js';
 
@@ -47,6 +48,9 @@ test('an interrupted run resumed from its mid-epoch checkpoint ends with bit-ide
   const untimed = (csv: string) => csv.trim().split('\n').map((line) => line.split(',').slice(0, 8).join(','));
   assert.equal(untimed(await parts.readText('metrics.csv')), untimed(await whole.readText('metrics.csv')));
   assert.ok(await parts.exists('result.json'));
+  // The model file says how to feed the model: the dataset's normalisation, class count and names.
+  const model = decodeCheckpoint(await whole.readBytes('model.safetensors'), 'model');
+  assert.equal(model.interface, { ...NORMALIZATION.mnist, numClasses: 10, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] });
 });
 
 test('a run directory is never silently reused or mixed', async () => {

@@ -15,7 +15,7 @@ import { LineChart } from './chart.js';
 import { MNIST_SAMPLE_FILE, cifar10FromBatch, decodeMnistSample, type PageDataset } from './data.js';
 import { argmax, drawPixels, h, imageCanvas, softmax, u8ToFloat } from './images.js';
 import { download, fileSource, urlSource, type ByteSource } from './io/files.js';
-import { CORRUPTION_NAMES, corruptImage, pgdImage } from './robustness.js';
+import { CORRUPTION_NAMES, corruptImage, pgdImage, type CorruptionName } from './robustness.js';
 import { runKernelTests } from './tests.js';
 import { PageTrainer, inferBatch } from './trainer.js';
 
@@ -40,6 +40,8 @@ interface AppApi {
   checkpoint: () => { name: string; dataset: string; accuracy?: number; loss?: number; selectivity?: number } | null;
   /** Predicted classes and logits of test images [start, start + count) under the current model. */
   predict: (start: number, count: number) => Promise<{ predicted: number[]; logits: number[] }>;
+  /** Test image `index` under one corruption, drawn with Generator(index, { stream: 7 }): f32 NHWC values. */
+  corrupt: (index: number, name: string, severity: number) => Promise<number[]>;
 }
 
 let gpuContext: GpuContext | null = null;
@@ -68,6 +70,13 @@ const app: AppApi = {
     const logits = await inferBatch(current.model, images, count, test.height, test.width);
     const C = logits.length / count;
     return { predicted: Array.from({ length: count }, (_, i) => argmax(logits.subarray(i * C, (i + 1) * C))), logits: Array.from(logits) };
+  },
+  corrupt: async (index, name, severity) => {
+    if (!dataset) throw new Error('no dataset');
+    const { test } = dataset;
+    const pixels = new Uint8Array(test.height * test.width * 3);
+    await test.read([index], pixels, new Int32Array(1));
+    return Array.from(await corruptedPixels(u8ToFloat(pixels), name as CorruptionName, severity, new Generator(index, { stream: 7 })));
   },
 };
 (globalThis as { app?: AppApi }).app = app;
@@ -228,6 +237,17 @@ async function readTestImage(): Promise<{ pixels: Uint8Array; label: number; ind
   return { pixels, label: label[0], index };
 }
 
+/** One test image (f32 HWC in [0, 1]) under a corruption, with the dataset's parameter table. */
+async function corruptedPixels(clean: Float32Array, name: CorruptionName, severity: number, generator: Generator): Promise<Float32Array> {
+  const { height, width } = dataset!.test;
+  const input = tensor(clean, [1, height, width, 3]);
+  const out = await corruptImage(input, name, severity, generator, height === 64 ? 'tinyimagenet' : 'cifar10');
+  const values = (await out.toArray()) as Float32Array;
+  input.dispose();
+  out.dispose();
+  return values;
+}
+
 async function predictFloat(images: Float32Array, count: number): Promise<number[][]> {
   if (!current || !dataset) return [];
   const model = current.model;
@@ -273,11 +293,7 @@ async function showImage(): Promise<void> {
       const cell = h('td');
       row.append(cell);
       try {
-        const input = tensor(clean, [1, height, width, 3]);
-        const out = await corruptImage(input, name, severity, generator, dataset.test.height === 64 ? 'tinyimagenet' : 'cifar10');
-        const values = (await out.toArray()) as Float32Array;
-        input.dispose();
-        out.dispose();
+        const values = await corruptedPixels(clean, name, severity, generator);
         const canvas = imageCanvas(width, height, 2, `${name}, severity ${severity}`);
         drawPixels(canvas, values, true);
         cell.append(canvas);

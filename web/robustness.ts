@@ -3,17 +3,44 @@
 import type { Generator } from '../engine/ops/random.js';
 import { tensor, type Tensor } from '../engine/tensor.js';
 import { attackBatch, resolveAttack, type AttackNorm } from '../experiments/attacks.js';
+import { FROST_FILES, frostTexturesFrom } from '../experiments/corruptions/frost-textures.js';
 import { corrupt } from '../experiments/corruptions/index.js';
 import { CORRUPTION_NAMES, type CorruptionName, type ParameterSet } from '../experiments/corruptions/types.js';
+import { createJpegDecoder, JPEG_WASM_FILE } from '../experiments/io/jpeg.js';
 import type { ResNet } from '../models/resnet.js';
+import { urlSource } from './io/files.js';
 
 export { CORRUPTION_NAMES, type CorruptionName };
 
+/** zlib inflate with the browser's DecompressionStream ('deflate' is the zlib format PNG uses). */
+async function inflate(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+let frostTextures: Promise<Tensor[] | undefined> | null = null;
+
+/**
+ * The published frost photographs, fetched from the page's server (`npm run serve` serves data/frost
+ * at frost/) and decoded as Node decodes them (libjpeg-turbo for the JPEGs), once per page. If they
+ * cannot be had, frost falls back to its procedural stand-ins and the console says why.
+ */
+export function pageFrostTextures(): Promise<Tensor[] | undefined> {
+  frostTextures ??= (async () => {
+    const jpeg = await createJpegDecoder(await urlSource(JPEG_WASM_FILE).bytes());
+    const files = await Promise.all(FROST_FILES.map(async (name) => ({ name, bytes: await urlSource(`frost/${name}`).bytes() })));
+    return (await frostTexturesFrom(files, { jpeg, inflate })).map((t) => t.keep());
+  })().catch((e: Error) => {
+    console.warn(`frost: the published textures could not be loaded (${e.message}); frost uses procedural stand-ins`);
+    return undefined;
+  });
+  return frostTextures;
+}
 
 /** One corrupted copy of an f32 NHWC [1, H, W, 3] image in [0, 1]. */
 export async function corruptImage(image: Tensor, name: CorruptionName, severity: number, generator: Generator, parameters: ParameterSet = 'cifar10'): Promise<Tensor> {
-  // Frost uses its procedural textures here: the page ships no photographs.
-  return corrupt(image, name, severity, { generator, parameters });
+  const frost = name === 'frost' ? await pageFrostTextures() : undefined;
+  return corrupt(image, name, severity, { generator, parameters, ...(frost ? { frostTextures: frost } : {}) });
 }
 
 export interface PgdResult {

@@ -84,7 +84,7 @@ export class PageTrainer {
   /** The model as a safetensors checkpoint the Node CLI can evaluate (`eval --checkpoint`). */
   async checkpoint(): Promise<Uint8Array> {
     const config = { model: 'resnet20', shortcut: 'A', data: this.data.name, numClasses: this.data.numClasses, ...this.config, steps: this.steps, trainedIn: 'browser' };
-    return encodeCheckpoint(this.model, null, null, config);
+    return encodeCheckpoint(this.model, null, null, config, this.data.classNames);
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-// Dimensionality of layer representations (SPEC §6): PCA of the flattened (channel × spatial)
+// Dimensionality of layer representations (docs/method.md §8): PCA of the flattened (channel × spatial)
 // block outputs over N samples. The N×N centred Gram matrix is computed on the GPU by the engine's
 // matmul (its non-zero eigenvalues equal the covariance's, and N ≪ D), and its eigenvalues on the
 // CPU. Reported: components explaining 95% of the variance, and the participation ratio.

@@ -1,4 +1,4 @@
-// Input–unit gradient variability (docs/method.md): for a unit u of a block output (a channel,
+// Input–unit gradient variability (docs/method.md §9): for a unit u of a block output (a channel,
 // averaged over space) and a sample x_n, g_{u,n} = ∂ā_u(x_n)/∂x_n. Per layer it reports
 //   dirVarSamples  mean over units of the variance, across samples, of v = g/‖g‖ (v = 0 when g = 0)
 //   dirVarUnits    mean over samples of the variance of v across units

@@ -56,7 +56,7 @@ export function curveCsv(curve: RobustnessCurve): string {
 }
 
 export async function attackCommand(argv: string[]): Promise<void> {
-  const args = parseArgs('attack', 'Robust accuracy under white-box PGD / FGSM attacks (SPEC §5): eval mode, [0, 1] pixel space, projection onto the ε-ball and [0, 1] after every step.', attackOptions, argv);
+  const args = parseArgs('attack', 'Robust accuracy under white-box PGD / FGSM attacks (docs/method.md §7): eval mode, [0, 1] pixel space, projection onto the ε-ball and [0, 1] after every step.', attackOptions, argv);
   if (!args) return;
   const norm = args.norm as AttackNorm;
   const grid = (args.eps as number[] | undefined) ?? DEFAULT_EPS[norm].split(',').map((v) => parseNumber(v, 'attack --eps'));

@@ -61,7 +61,7 @@ export function defaultFrostDir(): string | null {
 export async function frostFor(corruptions: readonly CorruptionName[], dir: string | undefined): Promise<Tensor[] | undefined> {
   if (!corruptions.includes('frost')) return undefined;
   const from = frostSource(dir);
-  return from ? loadFrostTextures(from).map((t) => t.keep()) : undefined;
+  return from ? (await loadFrostTextures(from)).map((t) => t.keep()) : undefined;
 }
 
 /** The texture directory frost will use, or null for the procedural stand-ins. */

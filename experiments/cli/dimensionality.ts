@@ -1,5 +1,5 @@
 // `dimensionality`: PCA dimensionality of every block output for clean, corrupted and adversarial
-// inputs, and of the change the perturbation causes (SPEC §6).
+// inputs, and of the change the perturbation causes (docs/method.md §8).
 import { dirname, join } from 'node:path';
 import { noGrad } from '../../engine/autograd.js';
 import { imagesToFloat, uploadImagesU8 } from '../../engine/ops/augment.js';
@@ -64,7 +64,7 @@ export function dimensionalitySvg(summary: DimensionalitySummary, title: string)
 }
 
 export async function dimensionalityCommand(argv: string[]): Promise<void> {
-  const args = parseArgs('dimensionality', 'PCA dimensionality (components for 95% of the variance, participation ratio) of every block output for clean, corrupted and adversarial test images, and of the perturbation-induced change (SPEC §6).', {
+  const args = parseArgs('dimensionality', 'PCA dimensionality (components for 95% of the variance, participation ratio) of every block output for clean, corrupted and adversarial test images, and of the perturbation-induced change (docs/method.md §8).', {
     ...checkpointOptions,
     samples: { type: 'number', integer: true, min: 3, default: 500, description: 'test images (a fixed random subset); the Gram matrix is samples × samples' },
     corruptions: { type: 'string', default: 'benchmark', description: "'benchmark' (the 15), 'all' (19), 'none', or a comma-separated list" },
@@ -72,7 +72,7 @@ export async function dimensionalityCommand(argv: string[]): Promise<void> {
     norm: { type: 'string', choices: ['linf', 'l2'], default: 'linf', description: 'attack norm' },
     eps: { type: 'numbers', allowEmpty: true, default: [1 / 255, 4 / 255], description: 'PGD ε values (fractions like 8/255 accepted; empty for none)' },
     steps: { type: 'number', integer: true, min: 1, default: 10, description: 'PGD steps' },
-    threshold: { type: 'number', default: 0.95, description: 'explained-variance threshold (SPEC: 0.95, unconfirmed)' },
+    threshold: { type: 'number', default: 0.95, description: 'explained-variance threshold (docs/method.md §8: 0.95, a convention)' },
     'frost-dir': frostOption,
     seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed for corruption noise and PGD random starts' },
     out: { type: 'string', metavar: 'DIR', description: 'where to write dimensionality.json/.csv/.svg (default: beside the checkpoint)' },

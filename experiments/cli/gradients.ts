@@ -37,7 +37,7 @@ export function gradientsSvg(results: GradientVariability[], title: string): str
 }
 
 export async function gradientsCommand(argv: string[]): Promise<void> {
-  const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (SPEC §6): the variance of normalised gradients (silent pairs as zero vectors, and over active pairs alone), the silent fraction, and the coefficient of variation of gradient norms.', {
+  const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (docs/method.md §9): the variance of normalised gradients (silent pairs as zero vectors, and over active pairs alone), the silent fraction, and the coefficient of variation of gradient norms.', {
     ...checkpointOptions,
     'batch-size': { ...checkpointOptions['batch-size'], default: 64, description: 'samples per forward pass (each unit then costs one backward of this many rows)' },
     samples: { type: 'number', integer: true, min: 2, default: 256, description: 'test images (a fixed random subset)' },

@@ -21,7 +21,7 @@ export function selectivitySvg(report: SelectivityReport, title: string): string
 }
 
 export async function selectivityCommand(argv: string[]): Promise<void> {
-  const args = parseArgs('selectivity', 'Class selectivity index of every unit of every residual block output, over the test set (SPEC §2).', {
+  const args = parseArgs('selectivity', 'Class selectivity index of every unit of every residual block output, over the test set (docs/method.md §3).', {
     ...checkpointOptions,
     out: { type: 'string', metavar: 'DIR', description: 'where to write selectivity.json and selectivity.svg (default: beside the checkpoint)' },
   }, argv);

@@ -16,7 +16,7 @@ export const trainOptions: Record<string, OptionSpec> = {
   data: { type: 'string', choices: DATASET_NAMES, default: 'mnist', description: 'dataset (mnist ships with the package; the others read the published files from --data-dir)' },
   'data-dir': { type: 'string', metavar: 'DIR', description: 'CIFAR-10 binary directory or Tiny ImageNet root' },
   'cache-dir': { type: 'string', metavar: 'DIR', description: CACHE_DIR_HELP },
-  epochs: { type: 'number', integer: true, min: 1, default: 200, description: 'training epochs (SPEC §3: ~200 for CIFAR-10, ~90 for Tiny ImageNet)' },
+  epochs: { type: 'number', integer: true, min: 1, default: 200, description: 'training epochs (docs/method.md §5: ~200 for CIFAR-10, ~90 for Tiny ImageNet)' },
   'batch-size': { type: 'number', integer: true, min: 2, default: 128, description: 'minibatch size (the last partial batch of an epoch is dropped)' },
   lr: { type: 'number', default: 0.1, description: 'initial learning rate' },
   schedule: { type: 'string', choices: ['step', 'cosine', 'constant'], default: 'step', description: 'step: ÷10 at 50% and 75% of the epochs (100/150 of 200); cosine: annealed to 0 per step' },

@@ -1,6 +1,6 @@
-// The published corruption parameters (SPEC §4), severity 1..5 in order: CIFAR-10-C for 32×32
+// The published corruption parameters (docs/method.md §6), severity 1..5 in order: CIFAR-10-C for 32×32
 // images (make_cifar_c.py) and Tiny-ImageNet-C for 64×64 (make_tinyimagenet_c.py). Tuples keep the
-// published argument order; where the SPEC's column labels disagree with how the code uses a value,
+// published argument order; where a value's usual label disagrees with how the code uses it,
 // the field names below say how it is used.
 import type { ParameterSet } from './types.js';
 
@@ -42,7 +42,7 @@ export interface CorruptionParameters {
   /** (factor, shift) on the HSV saturation. */
   saturate: Five<readonly [number, number]>;
   /**
-   * Fractions of the image size, in the published tuple order (SPEC §4 labels them "(affine σ,
+   * Fractions of the image size, in the published tuple order (often labelled "(affine σ,
    * displacement α, smoothing σ)", but the code uses them as): (α, the displacement field's scale;
    * σ, its Gaussian smoothing; the affine corner jitter).
    */

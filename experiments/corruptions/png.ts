@@ -1,8 +1,9 @@
 // A small PNG decoder to 8-bit RGB (browser-safe: the caller supplies zlib's inflate, e.g.
-// node:zlib inflateSync). Reads greyscale, RGB, palette, grey+alpha and RGBA images of bit depth 8
-// or 16 (16 keeps the high byte; palette and sub-byte greyscale depths 1/2/4 are expanded), without
-// interlacing. Alpha is dropped, as cv2.imread(IMREAD_COLOR) does for the frost textures. The chunk
-// CRCs are not checked: zlib's Adler-32 already guards the pixel data.
+// node:zlib inflateSync, or a page's DecompressionStream through decodePngAsync). Reads greyscale,
+// RGB, palette, grey+alpha and RGBA images of bit depth 8 or 16 (16 keeps the high byte; palette and
+// sub-byte greyscale depths 1/2/4 are expanded), without interlacing. Alpha is dropped, as
+// cv2.imread(IMREAD_COLOR) does for the frost textures. The chunk CRCs are not checked: zlib's
+// Adler-32 already guards the pixel data.
 export interface DecodedImage {
   width: number;
   height: number;
@@ -18,6 +19,27 @@ export function isPng(bytes: Uint8Array): boolean {
 }
 
 export function decodePng(bytes: Uint8Array, inflate: (data: Uint8Array) => Uint8Array, name = 'PNG'): DecodedImage {
+  const png = parsePng(bytes, name);
+  return pngPixels(png, inflate(png.compressed), name);
+}
+
+/** decodePng with an asynchronous inflate (a page's DecompressionStream). */
+export async function decodePngAsync(bytes: Uint8Array, inflate: (data: Uint8Array) => Promise<Uint8Array>, name = 'PNG'): Promise<DecodedImage> {
+  const png = parsePng(bytes, name);
+  return pngPixels(png, await inflate(png.compressed), name);
+}
+
+interface ParsedPng {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  palette: Uint8Array | null;
+  /** The IDAT chunks joined: one zlib stream. */
+  compressed: Uint8Array;
+}
+
+function parsePng(bytes: Uint8Array, name: string): ParsedPng {
   if (!isPng(bytes)) throw new Error(`${name}: not a PNG file (bad signature)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let width = 0;
@@ -51,7 +73,10 @@ export function decodePng(bytes: Uint8Array, inflate: (data: Uint8Array) => Uint
     joined.set(d, offset);
     offset += d.length;
   }
-  const raw = inflate(joined);
+  return { width, height, depth, colorType, palette, compressed: joined };
+}
+
+function pngPixels({ width, height, depth, colorType, palette }: ParsedPng, raw: Uint8Array, name: string): DecodedImage {
   const channels = CHANNELS[colorType];
   const bitsPerPixel = channels * depth;
   const stride = Math.ceil((width * bitsPerPixel) / 8);

@@ -14,7 +14,7 @@ export const CORRUPTION_NAMES = [
 ] as const;
 export type CorruptionName = (typeof CORRUPTION_NAMES)[number];
 
-/** The 15 benchmark corruptions (SPEC §4): all but the 4 extras. */
+/** The 15 benchmark corruptions (docs/method.md §6.2): all but the 4 extras. */
 export const BENCHMARK_CORRUPTIONS: readonly CorruptionName[] = CORRUPTION_NAMES.filter((n) => !['speckle_noise', 'gaussian_blur', 'spatter', 'saturate'].includes(n));
 
 /** Which published parameter table applies: CIFAR-10-C (32×32) or Tiny-ImageNet-C (64×64). */

@@ -20,7 +20,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as jpeg from 'jpeg-js';
+import { decodeJpegOfSize } from '../io/jpeg.js';
+import { nodeJpegDecoder } from '../io/jpeg-node.js';
 import { BENCHMARK_CORRUPTIONS, CORRUPTION_NAMES, checkCorruptionName, checkSeverity, type CorruptionName } from '../corruptions/types.js';
 import { openNpy, type NpyFile } from '../io/npy-node.js';
 import { formatShape } from '../io/npy.js';
@@ -240,7 +241,8 @@ export async function loadCifar10C(dir: string, corruption: string, severity: nu
 // ---------------------------------------------------------------------------------------------
 // Tiny-ImageNet-C layout
 
-export const TINY_IMAGENET_C_CACHE_VERSION = 1;
+/** Bumped whenever the cache layout or its decoding changes (2: libjpeg-turbo decoding). */
+export const TINY_IMAGENET_C_CACHE_VERSION = 2;
 const CACHE_FORMAT = 'tinyimagenet-c-cache';
 const IMAGE_BYTES = TINY_IMAGENET_SIZE * TINY_IMAGENET_SIZE * 3;
 const JPEG_RE = /\.jpe?g$/i;
@@ -369,6 +371,7 @@ export async function loadTinyImageNetC(dir: string, corruption: string, severit
   await unlink(`${base}.json`).catch(() => undefined);
   const total = entries.length;
   const labels = Int32Array.from(entries, (e) => e.label);
+  const decoder = await nodeJpegDecoder();
   options.onProgress?.(0, total);
   await writeFileAtomicWith(`${base}.u8`, async (fh) => {
     const chunk = new Uint8Array(Math.min(CHUNK_IMAGES, total) * IMAGE_BYTES);
@@ -378,14 +381,11 @@ export async function loadTinyImageNetC(dir: string, corruption: string, severit
         const group = entries.slice(start + g, start + Math.min(g + READ_CONCURRENCY, count));
         const files = await Promise.all(group.map((e) => readFile(e.path)));
         group.forEach((e, k) => {
-          let img: { width: number; height: number; data: Uint8Array };
           try {
-            img = jpeg.decode(files[k], { useTArray: true, formatAsRGBA: false });
+            chunk.set(decodeJpegOfSize(decoder, files[k], e.path, TINY_IMAGENET_SIZE, TINY_IMAGENET_SIZE), (g + k) * IMAGE_BYTES);
           } catch (err) {
-            tinFail(`cannot decode ${e.path}: ${(err as Error).message}`);
+            tinFail((err as Error).message);
           }
-          if (img.width !== TINY_IMAGENET_SIZE || img.height !== TINY_IMAGENET_SIZE || img.data.length !== IMAGE_BYTES) tinFail(`${e.path} is ${img.width}×${img.height}, expected ${TINY_IMAGENET_SIZE}×${TINY_IMAGENET_SIZE} RGB`);
-          chunk.set(img.data, (g + k) * IMAGE_BYTES);
         });
         options.onProgress?.(start + g + group.length, total);
       }

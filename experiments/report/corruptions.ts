@@ -1,4 +1,4 @@
-// Corruption-robustness results: per corruption × severity accuracies summarised as in SPEC §4
+// Corruption-robustness results: per corruption × severity accuracies summarised as in docs/method.md §6.1
 // (mean per severity, mean over all = mCA over the 15 benchmark corruptions, and over all 19; both
 // also relative to clean accuracy), and rendered as CSV and an SVG line chart.
 import { BENCHMARK_CORRUPTIONS, CORRUPTION_NAMES } from '../corruptions/types.js';
