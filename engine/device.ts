@@ -23,6 +23,12 @@ export interface GpuInfo {
 export interface GpuContext {
   device: GPUDevice;
   info: GpuInfo;
+  /** Why the device was lost ("reason: message"), once it has been; null while it is usable. */
+  lost: string | null;
+  /** Set by destroyGpu(): the destruction that follows is a shutdown, not a loss. */
+  closed: boolean;
+  /** A full garbage collection (Node), run now and then to free the native memory of dropped GPU objects. */
+  collectGarbage: (() => void) | null;
   /** Resolves a promise that depends on GPU progress without busy-spinning a CPU core. */
   wait<T>(promise: Promise<T>): Promise<T>;
   hasFeature(name: GPUFeatureName): boolean;
@@ -51,8 +57,16 @@ let current: GpuContext | null = null;
 // dawn.node's instance must stay referenced while any device lives, or the process crashes.
 let nodeInstance: GPU | null = null;
 
-/** Acquires the device once per process; later calls return the same context. */
+/**
+ * Acquires the device once per process; later calls return the same context, except after the
+ * device was lost, when a fresh device is acquired (work on the old one cannot continue, but a
+ * process can resume from its last checkpoint).
+ */
 export function initGpu(options: GpuOptions = {}): Promise<GpuContext> {
+  if (current?.lost) {
+    current = null;
+    pending = null;
+  }
   if (!pending) {
     pending = acquire(options).then((ctx) => (current = ctx));
     pending.catch(() => (pending = null));
@@ -82,8 +96,11 @@ async function acquire(options: GpuOptions): Promise<GpuContext> {
   return openDevice(adapter, platform, options);
 }
 
+let nodeCollector: (() => void) | null = null;
+
 async function nodeAdapter(options: GpuOptions): Promise<GPUAdapter> {
-  const { prepareNodeEnvironment, createNodeGpu, installSoftwareVulkan, missingAdapterHelp } = await import('./node-gpu.js');
+  const { prepareNodeEnvironment, createNodeGpu, installSoftwareVulkan, missingAdapterHelp, garbageCollector } = await import('./node-gpu.js');
+  nodeCollector ??= await garbageCollector();
   prepareNodeEnvironment();
   nodeInstance = await createNodeGpu();
   let adapter = await nodeInstance.requestAdapter({ powerPreference: options.powerPreference });
@@ -122,7 +139,15 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
     },
     wait: platform === 'node' ? waitWithoutSpin : (p) => p,
     hasFeature: (name) => device.features.has(name),
+    lost: null,
+    closed: false,
+    collectGarbage: platform === 'node' ? nodeCollector : null,
   };
+  // Any loss but our own shutdown counts, a destroy() from elsewhere included: the work it
+  // interrupts is gone either way.
+  device.lost.then((info) => {
+    if (!ctx.closed) ctx.lost = `${info.reason}: ${info.message || 'no message'}`;
+  });
   return ctx;
 }
 
@@ -159,6 +184,7 @@ async function waitWithoutSpin<T>(promise: Promise<T>): Promise<T> {
 
 /** Destroys the device (tests and CLIs call this before exiting so Dawn shuts down cleanly). */
 export function destroyGpu(): void {
+  if (current) current.closed = true;
   current?.device.destroy();
   current = null;
   pending = null;

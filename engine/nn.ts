@@ -134,8 +134,11 @@ export abstract class Module {
     for (const [name, module, key] of this.counterEntries()) {
       expected.add(name);
       const host = state[name];
-      if (host) module.counters.set(key, Number(host.data[0]));
-      else if (strict) throw new Error(`${source}: missing '${name}'`);
+      if (host) {
+        const value = host.data.length === 1 ? Number(host.data[0]) : NaN;
+        if (host.dtype !== 'I64' || !Number.isSafeInteger(value) || value < 0) throw new Error(`${source}: '${name}' must hold one non-negative I64 count, found ${host.dtype} [${host.shape}]${host.data.length === 1 ? ` = ${value}` : ''}`);
+        module.counters.set(key, value);
+      } else if (strict) throw new Error(`${source}: missing '${name}'`);
     }
     if (strict) {
       const extra = Object.keys(state).filter((k) => !expected.has(k));

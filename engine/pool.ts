@@ -23,6 +23,8 @@ export interface PoolStats {
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
+  /** Buffers this pool created: a tensor of a lost device, disposed later, must not enter the new device's pool. */
+  private owned = new WeakSet<GPUBuffer>();
   private stats: PoolStats = { allocatedBytes: 0, inUseBytes: 0, peakInUseBytes: 0, buffersCreated: 0, liveBuffers: 0 };
 
 
@@ -37,6 +39,7 @@ export class BufferPool {
     let buffer = list?.pop();
     if (!buffer) {
       buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label });
+      this.owned.add(buffer);
       this.stats.allocatedBytes += size;
       this.stats.buffersCreated++;
       this.stats.liveBuffers++;
@@ -51,6 +54,7 @@ export class BufferPool {
    * GPU work runs in queue order, so a later writer runs after every earlier reader.
    */
   release(buffer: GPUBuffer): void {
+    if (!this.owned.has(buffer)) return;
     const size = buffer.size;
     this.stats.inUseBytes -= size;
     let list = this.free.get(size);

@@ -17,6 +17,8 @@ export type Workgroups = number | readonly [number, number, number];
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment of every adapter we know
 const ARENA_BYTES = 2 << 20; // 8192 dispatches' uniforms per command buffer
 const BIND_GROUP_CACHE_LIMIT = 8192;
+/** Bind groups created between two garbage-collection hints (each holds a few KiB of native memory). */
+const BIND_GROUPS_PER_COLLECTION = 4096;
 
 /** GPU time of one profiled dispatch. */
 export interface ProfileEntry {
@@ -54,8 +56,10 @@ export class Runtime {
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
+  private bindGroupsCreated = 0;
   private failure: GpuError | null = null;
-  private lostReason: string | null = null;
+  /** The ops of the last command buffer submitted, named when the device turns out lost. */
+  private lastSubmitted: string[] = [];
   private scopeChecks: Promise<unknown> = Promise.resolve();
   private maxWorkgroupsPerDim: number;
   // Profiling: each dispatch gets its own pass with begin/end timestamps.
@@ -70,9 +74,6 @@ export class Runtime {
     this.pipelines = new PipelineCache(this.device, ctx.hasFeature('shader-f16'));
     this.maxWorkgroupsPerDim = this.device.limits.maxComputeWorkgroupsPerDimension;
     this.arena = this.device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' });
-    this.device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.lostReason = `${info.reason}: ${info.message}`;
-    });
     this.device.addEventListener('uncapturederror', (event) => {
       this.fail(`uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
     });
@@ -80,7 +81,7 @@ export class Runtime {
 
   /** Records one dispatch. Buffers and uniform values are given by the names the program declares. */
   dispatch(program: Program, buffers: Readonly<Record<string, BufferRange>>, uniforms: Readonly<Record<string, number>>, workgroups: Workgroups, label: string): void {
-    this.checkHealthy();
+    this.checkHealthy(`op ${label}`);
     const bindings = program.bindings.map((b) => {
       const range = buffers[b.name];
       if (!range) throw new GpuError(`${label}: program ${program.key} needs buffer '${b.name}'`);
@@ -113,7 +114,7 @@ export class Runtime {
 
   /** Writes host data into a buffer, ordered after every command recorded so far. */
   upload(range: BufferRange, data: ArrayBufferView): void {
-    this.checkHealthy();
+    this.checkHealthy(`an upload of ${data.byteLength} bytes`);
     // queue.writeBuffer runs before the commands still sitting in our encoder, so submit them first.
     if (this.encoder) this.flush();
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
@@ -125,7 +126,7 @@ export class Runtime {
 
   /** Copies between buffer ranges (outside any compute pass). */
   copy(src: BufferRange, dst: BufferRange, bytes: number): void {
-    this.checkHealthy();
+    this.checkHealthy(`a copy of ${bytes} bytes`);
     this.beginPass();
     this.endPass();
     this.encoder!.copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, bytes);
@@ -154,12 +155,16 @@ export class Runtime {
     this.arenaUsed = 0;
     const ops = this.batchOps;
     this.batchOps = [];
+    this.lastSubmitted = ops;
     const oom = this.device.popErrorScope();
     const validation = this.device.popErrorScope();
-    const check = Promise.all([validation, oom]).then(([v, o]) => {
-      const error = v ?? o;
-      if (error) this.fail(`${error.message}\n  in a command buffer of ${ops.length} op(s): ${describeOps(ops)}`);
-    });
+    const check = Promise.all([validation, oom]).then(
+      ([v, o]) => {
+        const error = v ?? o;
+        if (error) this.fail(`${error.message}\n  in a command buffer of ${ops.length} op(s): ${describeOps(ops)}`);
+      },
+      (e: Error) => this.fail(`error scopes could not be read (${e.message || e.name}) after a command buffer of ${ops.length} op(s): ${describeOps(ops)}`),
+    );
     this.scopeChecks = Promise.all([this.scopeChecks, check]);
   }
 
@@ -170,9 +175,9 @@ export class Runtime {
     await this.drainScopeChecks();
   }
 
-  /** Reads a buffer range back to the host (flushes pending work first). */
-  async read(range: BufferRange, bytes = range.size): Promise<ArrayBuffer> {
-    this.checkHealthy();
+  /** Reads a buffer range back to the host (flushes pending work first); `what` names it in errors. */
+  async read(range: BufferRange, bytes = range.size, what = `${bytes} bytes`): Promise<ArrayBuffer> {
+    this.checkHealthy(`reading back ${what}`);
     this.flush();
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'read-back' });
@@ -181,7 +186,15 @@ export class Runtime {
     this.device.queue.submit([encoder.finish()]);
     this.counters.readbacks++;
     try {
-      await this.ctx.wait(staging.mapAsync(GPUMapMode.READ));
+      try {
+        await this.ctx.wait(staging.mapAsync(GPUMapMode.READ));
+      } catch (e) {
+        // A lost device rejects the mapping, often with an empty message; its lost promise settles
+        // at about the same time, so give it a moment to say why.
+        await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 200))]);
+        this.checkHealthy(`reading back ${what}`);
+        throw new GpuError(`reading back ${what} failed (${(e as Error).message || (e as Error).name}) after a command buffer of ${this.lastSubmitted.length} op(s): ${describeOps(this.lastSubmitted)}`);
+      }
       await this.drainScopeChecks();
       return staging.getMappedRange().slice(0, bytes);
     } finally {
@@ -253,6 +266,8 @@ export class Runtime {
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
+      // Dropped bind groups free their native memory only when V8 collects their wrappers.
+      if (++this.bindGroupsCreated % BIND_GROUPS_PER_COLLECTION === 0) this.ctx.collectGarbage?.();
       group = this.device.createBindGroup({
         layout,
         entries: [
@@ -279,8 +294,11 @@ export class Runtime {
     this.failure ??= new GpuError(message);
   }
 
-  private checkHealthy(): void {
-    if (this.lostReason) throw new GpuError(`GPU device lost (${this.lostReason}); results from here on would be garbage`);
+  private checkHealthy(before = 'the next op'): void {
+    if (this.ctx.lost) {
+      const after = this.lastSubmitted.length ? `; the last command buffer submitted held ${this.lastSubmitted.length} op(s): ${describeOps(this.lastSubmitted, false)}` : '';
+      throw new GpuError(`GPU device lost (${this.ctx.lost}) at ${before}${after}; nothing computed after the loss is used`);
+    }
     if (this.failure) {
       const failure = this.failure;
       this.failure = null;
@@ -300,9 +318,9 @@ function padTo4(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   return padded;
 }
 
-function describeOps(ops: string[]): string {
+function describeOps(ops: string[], debugHint = true): string {
   if (ops.length <= 6) return ops.join('; ');
-  return `${ops.slice(0, 3).join('; ')}; … ; ${ops.slice(-3).join('; ')} (set ENGINE_DEBUG_SYNC=1 to name the failing op)`;
+  return `${ops.slice(0, 3).join('; ')}; … ; ${ops.slice(-3).join('; ')}${debugHint ? ' (set ENGINE_DEBUG_SYNC=1 to name the failing op)' : ''}`;
 }
 
 let runtimeInstance: Runtime | null = null;

@@ -98,7 +98,7 @@ export class Tensor {
 
   /** Copies the values to the host. Flushes pending GPU work; never call inside a hot loop. */
   async toArray(): Promise<TypedArrayFor<this['dtype']>> {
-    const bytes = await runtime().read(this.range, storageBytes(this.size, this.dtype));
+    const bytes = await runtime().read(this.range, storageBytes(this.size, this.dtype), this.describe());
     const values = this.dtype === 'f32' ? new Float32Array(bytes, 0, this.size) : this.dtype === 'f16' ? decodeHalves(new Uint16Array(bytes, 0, this.size)) : this.dtype === 'i32' ? new Int32Array(bytes, 0, this.size) : new Uint32Array(bytes, 0, this.size);
     return values as TypedArrayFor<this['dtype']>;
   }

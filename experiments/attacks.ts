@@ -276,6 +276,7 @@ export async function robustnessCurve(model: Classifier, data: ImageDataset, opt
   if (grid.length === 0) throw new AttackConfigError('eps', 'the ε grid is empty');
   const attacks = grid.map((eps) => resolveAttack({ ...options, eps }));
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`attack: batch size must be a positive integer, got ${options.batchSize}`);
+  if (data.size === 0) throw new Error(`${data.name}: no samples to attack`);
   const seed = options.seed ?? 0;
   const generators = grid.map((eps) => new Generator(seed, { stream: f32Bits(eps) }));
   const E = grid.length;

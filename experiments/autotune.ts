@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gpu } from '../engine/device.js';
 import { conv2dDataGradRaw, conv2dForwardRaw, conv2dWeightGradRaw, convGeometry } from '../engine/ops/conv.js';
@@ -14,6 +13,7 @@ import { rand } from '../engine/ops/random.js';
 import { runtime } from '../engine/runtime.js';
 import { scope, type Tensor } from '../engine/tensor.js';
 import { writeFileAtomic } from './io/atomic.js';
+import { userCacheDir } from './io/cache-dir.js';
 
 export interface TuneResult {
   adapter: string;
@@ -28,9 +28,8 @@ export const tuningIdentity = (): string => `${gpu().info.description}${gpu().in
 
 /** Where the chosen tile of an adapter is cached ($XDG_CACHE_HOME or ~/.cache). */
 export function tileCachePath(adapter: string): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   const id = createHash('sha256').update(adapter).digest('hex').slice(0, 16);
-  return join(base, 'selectivity-webgpu', `gemm-tile-${id}.json`);
+  return join(userCacheDir(), `gemm-tile-${id}.json`);
 }
 
 async function medianMs(work: () => Tensor[], repeats: number): Promise<number> {

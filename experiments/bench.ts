@@ -27,6 +27,7 @@ import { writeFileAtomic } from './io/atomic.js';
 import { applyTunedTile, autotuneGemm, saveTunedTile } from './autotune.js';
 import { gemmTile } from '../engine/ops/gemm.js';
 import { packageVersion } from './version.js';
+import { soakRow } from './soak.js';
 import { defaultFrostDir } from './cli/corruptions.js';
 import { loadFrostTextures } from './corruptions/frost-node.js';
 import { CORRUPTION_NAMES, CORRUPTIONS, proceduralFrostTextures, type CorruptionContext } from './corruptions/index.js';
@@ -102,9 +103,9 @@ async function time(work: () => Tensor | Tensor[] | void, warmup: number, iterat
 }
 
 const options: Record<string, OptionSpec> = {
-  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack' },
-  iterations: { type: 'number', description: 'timed iterations per measurement (median and min reported)', default: 5 },
-  warmup: { type: 'number', description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
+  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack (and soak: 2,000 training steps, pool and RSS growth)', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack' },
+  iterations: { type: 'number', integer: true, min: 1, description: 'timed iterations per measurement (median and min reported)', default: 5 },
+  warmup: { type: 'number', integer: true, min: 1, description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
   out: { type: 'string', description: 'directory for the JSON results', default: 'bench-results' },
   autotune: { type: 'boolean', description: 'first choose the fastest GEMM tile for this adapter (cached for later commands); otherwise the cached or default tile is used', default: false },
@@ -360,6 +361,7 @@ export async function main(argv: string[]): Promise<void> {
     y.dispose();
   }
 
+  if (groups.has('soak')) await soakRow(add);
   peer?.dispose();
   const file = `${args.out}/bench-${base.date.replace(/[:.]/g, '-')}.json`;
   await writeFileAtomic(file, JSON.stringify({ adapter, platform: gpu().info.platform, features: gpu().info.features, peer: peerNote, results }, null, 2) + '\n');

@@ -45,7 +45,28 @@ export interface DecodedCheckpoint {
   metadata: Record<string, string>;
 }
 
-/** `classNames` (the dataset's, in label order) is recorded, when there is one a class, with the model's normalisation and class count. */
+/** A float tensor holds NaN or ±Infinity (weights that must never be saved or loaded). */
+export class NonFiniteTensorError extends Error {
+  constructor(readonly tensorName: string, readonly index: number, readonly value: number, source: string) {
+    super(`${source}: tensor '${tensorName}' holds ${value} at element ${index}`);
+    this.name = 'NonFiniteTensorError';
+  }
+}
+
+/** Throws NonFiniteTensorError for the first F32 element that is NaN or infinite. */
+export function checkFinite(tensors: Record<string, { dtype: string; data: ArrayLike<number | bigint> }>, source: string): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'F32') continue;
+    const data = t.data as Float32Array;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new NonFiniteTensorError(name, i, data[i], source);
+  }
+}
+
+/**
+ * Encodes a checkpoint; refuses (NonFiniteTensorError) weights or momenta that are not finite.
+ * `classNames` (the dataset's, in label order) is recorded, when there is one a class, with the
+ * model's normalisation and class count.
+ */
 export async function encodeCheckpoint(model: Module, optimizer: SGD | null, position: TrainingPosition | null, config: object, classNames?: readonly string[]): Promise<Uint8Array> {
   const tensors: Record<string, HostTensor> = await model.exportState();
   if (optimizer) {
@@ -57,6 +78,7 @@ export async function encodeCheckpoint(model: Module, optimizer: SGD | null, pos
       tensors[MOMENTUM_PREFIX + name] = perm ? permute(data, [...p.shape], perm) : { dtype: 'F32', shape: [...p.shape], data };
     }
   }
+  checkFinite(tensors, 'checkpoint');
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config) };
   if (position) metadata.position = JSON.stringify(position);
   if (model instanceof ResNet) {
@@ -77,6 +99,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
       throw new Error(`${source}: __metadata__.${key} is not valid JSON`);
     }
   };
+  const position = parse('position') as TrainingPosition | null;
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (position !== null && !(typeof position === 'object' && count(position.epoch) && count(position.batch) && count(position.globalStep) && typeof position.generators === 'object' && position.generators !== null)) {
+    throw new Error(`${source}: __metadata__.position is not a training position (epoch, batch, globalStep, generators)`);
+  }
+  const config = parse('config');
+  if (config !== null && (typeof config !== 'object' || Array.isArray(config))) throw new Error(`${source}: __metadata__.config is not an object`);
   const mean = parse('input_mean');
   const std = parse('input_std');
   const names = parse('class_names');
@@ -89,11 +118,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
     if (names !== null && (!Array.isArray(names) || names.length !== numClasses || !names.every((n) => typeof n === 'string'))) throw new Error(`${source}: __metadata__.class_names must list ${numClasses} strings`);
     described = { mean: mean as number[], std: std as number[], numClasses, classNames: names as string[] | null };
   }
-  return { tensors, position: parse('position'), config: parse('config'), interface: described, metadata };
+  return { tensors, position, config, interface: described, metadata };
 }
 
-/** Loads model weights (strictly) and, when given, the optimizer's momentum buffers. */
+/** Loads model weights (strictly) and, when given, the optimizer's momentum buffers; refuses NaN or ±Infinity. */
 export function restoreCheckpoint(checkpoint: DecodedCheckpoint, model: Module, optimizer: SGD | null, source: string): void {
+  checkFinite(checkpoint.tensors, source);
   const modelState: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(checkpoint.tensors)) {
     if (name.startsWith(MOMENTUM_PREFIX)) continue;

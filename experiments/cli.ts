@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // The command-line entry point: `node dist/experiments/cli.js <command> [options]` (npm run cli -- …).
-import { destroyGpu, initGpu } from '../engine/device.js';
+import { destroyGpu } from '../engine/device.js';
 import '../engine/ops/index.js';
-import { applyTunedTile } from './autotune.js';
 import { UsageError } from './cli/args.js';
 
-/** `gpu: false` marks commands that never touch the GPU (no device is opened for them). */
+/** `gpu: false` marks commands that never touch the GPU; the others start it themselves once their arguments are parsed (cli/gpu.ts). */
 const commands: Record<string, { summary: string; gpu?: false; run: () => Promise<(argv: string[]) => Promise<void>> }> = {
   train: { summary: 'train a ResNet (optionally selectivity-regularized) into a run directory', run: async () => (await import('./cli/train.js')).trainCommand },
   eval: { summary: 'test accuracy of a checkpoint', run: async () => (await import('./cli/eval.js')).evalCommand },
@@ -41,11 +40,6 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const run = await command.run();
-  if (command.gpu !== false && !rest.includes('--help') && !rest.includes('-h')) {
-    await initGpu();
-    // An earlier `autotune` on this adapter picked the GEMM tile (autotune itself re-measures).
-    if (name !== 'autotune') await applyTunedTile();
-  }
   await run(rest);
   return 0;
 }

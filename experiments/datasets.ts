@@ -19,6 +19,8 @@ export interface OpenedDataset {
 
 export interface OpenOptions {
   dataDir?: string;
+  /** Where decoded-JPEG caches go (Tiny ImageNet); default: io/cache-dir.ts's choice. */
+  cacheDir?: string;
   /** Use only the first N training / test samples (quick runs). */
   limitTrain?: number;
   limitTest?: number;
@@ -36,11 +38,15 @@ export async function openDataset(name: DatasetName, options: OpenOptions = {}):
       const { train, test } = loadCifar10(options.dataDir);
       opened = { name, train, test, numClasses: 10, augment: { padding: 4, flip: true }, testSplit: 'test_batch.bin' };
     } else {
-      const { train, val } = await loadTinyImageNet(options.dataDir, { onProgress: (done, total, split) => options.onProgress?.(done, total, `decoding Tiny ImageNet ${split} (cached after the first run)`) });
+      const { train, val } = await loadTinyImageNet(options.dataDir, { cacheDir: options.cacheDir, onProgress: (done, total, split) => options.onProgress?.(done, total, `decoding Tiny ImageNet ${split} (cached after the first run)`) });
       opened = { name, train, test: val, numClasses: 200, augment: { padding: 4, flip: true }, testSplit: 'val (test labels are not public)' };
     }
   }
   // A fixed random subset: loaders may store samples grouped by class, so a prefix would not do.
-  const limit = (ds: ImageDataset, n: number | undefined) => (n && n < ds.size ? subset(ds, permutation(ds.size, 20201015).slice(0, n).sort()) : ds);
+  const limit = (ds: ImageDataset, n: number | undefined) => {
+    if (n === undefined) return ds;
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${ds.name}: a subset needs a positive integer count, got ${n}`);
+    return n < ds.size ? subset(ds, permutation(ds.size, 20201015).slice(0, n).sort()) : ds;
+  };
   return { ...opened, train: limit(opened.train, options.limitTrain), test: limit(opened.test, options.limitTest) };
 }

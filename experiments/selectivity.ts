@@ -99,6 +99,7 @@ export function blockNames(model: ResNet): string[] {
 
 /** Measures selectivity of a model over a dataset (eval mode). */
 export async function measureSelectivity(model: ResNet, data: ImageDataset, numClasses: number, batchSize: number, onBatch?: (done: number, total: number) => void): Promise<SelectivityReport> {
+  if (data.size === 0) throw new Error(`${data.name}: no samples to measure selectivity on`);
   const wasTraining = model.training;
   model.eval();
   const acc = new SelectivityAccumulator(numClasses);

@@ -1,7 +1,8 @@
 // α × seed sweeps: one run directory per (α, seed) under SWEEP_DIR/runs, a shared base configuration
 // in SWEEP_DIR/sweep.json that every worker must match, deterministic sharding (run k goes to shard
-// k mod n), finished runs skipped and partial ones resumed — so any number of workers can share a
-// sweep without talking to each other.
+// k mod n), finished runs skipped and partial ones resumed, and a claim per run being trained
+// (SWEEP_DIR/claims/, experiments/claim.ts) — so any number of workers can share a sweep without
+// talking to each other, even when their shards overlap.
 import type { TrainConfig } from './train.js';
 
 export type BaseConfig = Omit<TrainConfig, 'alpha' | 'seed'>;
@@ -19,6 +20,8 @@ export interface RunKey {
 
 export const SWEEP_FILE = 'sweep.json';
 export const RUNS_DIR = 'runs';
+/** Claim files of the runs being trained (experiments/claim.ts). */
+export const CLAIMS_DIR = 'claims';
 
 /** "i/n" with 0 ≤ i < n. */
 export function parseShard(text: string): Shard {

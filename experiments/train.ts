@@ -3,7 +3,7 @@
 // let a killed run resume bit-for-bit, and per-epoch evaluation. Platform-neutral: files go through
 // a RunStore, progress through a callback.
 import { backward, noGrad } from '../engine/autograd.js';
-import { gpu } from '../engine/device.js';
+import { GpuError, gpu } from '../engine/device.js';
 import { augmentImages, imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
 import { addRaw, mulScalar, scaleRaw, sub } from '../engine/ops/elementwise.js';
 import { full } from '../engine/ops/fill.js';
@@ -14,8 +14,9 @@ import { sum } from '../engine/ops/reduce.js';
 import { SGD } from '../engine/optim.js';
 import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import type { ResNet } from '../models/resnet.js';
-import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint, type TrainingPosition } from './checkpoint.js';
-import { batchCount, batches, type ImageDataset } from './data/dataset.js';
+import { NonFiniteTensorError, decodeCheckpoint, encodeCheckpoint, restoreCheckpoint, type TrainingPosition } from './checkpoint.js';
+import { batchCount, batches, type Batch, type ImageDataset } from './data/dataset.js';
+import { resultJson } from './io/result-json.js';
 import type { RunStore } from './io/store.js';
 import { createModel, type DatasetName, type ModelName } from './models.js';
 import { SelectivityAccumulator, batchSelectivity, blockNames, type SelectivityReport } from './selectivity.js';
@@ -95,6 +96,18 @@ export interface TrainIO {
   logEvery?: number;
   /** Stop after this many steps of this call (tests simulating an interruption). */
   stopAfterSteps?: number;
+  /** Checked before every step and every write: when aborted, training stops with its reason, writing nothing more. */
+  signal?: AbortSignal;
+  /** Builds the network instead of the config's model (soaks and tests use small ones). */
+  model?: (generator: Generator) => ResNet;
+}
+
+/** Training produced a non-finite loss or non-finite weights; nothing from that point was saved. */
+export class TrainingDivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
 }
 
 export interface TrainResult {
@@ -114,9 +127,10 @@ export function learningRate(config: TrainConfig, epochProgress: number): number
   return config.lr * 0.1 ** passed;
 }
 
-export function validateConfig(c: TrainConfig): void {
+/** Checks every setting; errors start with `what` (the command, or the run of a sweep). */
+export function validateConfig(c: TrainConfig, what = 'train'): void {
   const check = (ok: boolean, message: string) => {
-    if (!ok) throw new Error(`train: ${message}`);
+    if (!ok) throw new Error(`${what}: ${message}`);
   };
   check(Number.isInteger(c.epochs) && c.epochs >= 1, `--epochs must be a positive integer, got ${c.epochs}`);
   check(Number.isInteger(c.batchSize) && c.batchSize >= 2, `--batch-size must be an integer ≥ 2 (batch norm needs two samples), got ${c.batchSize}`);
@@ -126,6 +140,57 @@ export function validateConfig(c: TrainConfig): void {
   check(Number.isFinite(c.alpha) && Math.abs(c.alpha) <= 1e4, `--alpha must be a finite number with |α| ≤ 10000, got ${c.alpha}`);
   check(Number.isInteger(c.seed) && c.seed >= 0, `--seed must be a non-negative integer, got ${c.seed}`);
   check(c.milestones.every((m) => m > 0 && m < 1), `milestones must be fractions of the run in (0, 1), got ${c.milestones}`);
+  check(Number.isInteger(c.augmentPadding) && c.augmentPadding >= 0, `--augment-padding must be a non-negative integer, got ${c.augmentPadding}`);
+  check(Number.isInteger(c.evalBatchSize) && c.evalBatchSize >= 1, `--eval-batch-size must be a positive integer, got ${c.evalBatchSize}`);
+  for (const [flag, v] of [['--limit-train', c.limitTrain], ['--limit-test', c.limitTest]] as const) check(v === null || (Number.isInteger(v) && v >= 1), `${flag} must be a positive integer, got ${v}`);
+}
+
+/** Checks that `trainSize` samples give at least one (full) batch of `batchSize`. */
+export function checkTrainSize(trainSize: number, batchSize: number, what = 'train'): void {
+  if (batchCount(trainSize, batchSize, true) === 0) throw new Error(`${what}: ${trainSize} training samples are fewer than one batch of ${batchSize}`);
+}
+
+/**
+ * Running training sums after each step since the last check (views sharing their buffers), so a
+ * non-finite loss or selectivity, noticed at the next read-back, is traced to the step that first
+ * produced it.
+ */
+class FinitenessTrail {
+  private entries: { globalStep: number; epoch: number; batch: number; loss: Tensor; si: Tensor }[] = [];
+
+  record(globalStep: number, epoch: number, batch: number, loss: Tensor, si: Tensor): void {
+    this.entries.push({ globalStep, epoch, batch, loss: loss.view(loss.shape).keep(), si: si.view(si.shape).keep() });
+  }
+
+  /** null when the newest sums are finite; otherwise the first step whose sums are not. Empties the trail. */
+  async firstNonFinite(): Promise<{ globalStep: number; epoch: number; batch: number; what: string; value: number } | null> {
+    const entries = this.entries;
+    this.entries = [];
+    try {
+      const newest = entries[entries.length - 1];
+      if (!newest || (Number.isFinite(await newest.loss.item()) && Number.isFinite(await newest.si.item()))) return null;
+      for (const e of entries) {
+        const loss = await e.loss.item();
+        const si = await e.si.item();
+        if (!Number.isFinite(loss)) return { ...e, what: 'loss', value: loss };
+        if (!Number.isFinite(si)) return { ...e, what: 'minibatch selectivity', value: si };
+      }
+      return null;
+    } finally {
+      for (const e of entries) {
+        e.loss.dispose();
+        e.si.dispose();
+      }
+    }
+  }
+
+  clear(): void {
+    for (const e of this.entries) {
+      e.loss.dispose();
+      e.si.dispose();
+    }
+    this.entries = [];
+  }
 }
 
 /** Keys whose change makes a checkpoint belong to a different run. */
@@ -155,6 +220,7 @@ export interface Evaluation {
 
 /** Test-set loss, accuracy and optionally class selectivity, in eval mode; read back at the end. */
 export async function evaluate(model: ResNet, data: ImageDataset, batchSize: number, onBatch?: (done: number, total: number) => void, selectivityClasses?: number): Promise<Evaluation> {
+  if (data.size === 0) throw new Error(`${data.name}: no samples to evaluate (an empty dataset gives no accuracy)`);
   const wasTraining = model.training;
   model.eval();
   let lossSum = full([1], 0).keep();
@@ -186,6 +252,25 @@ export async function evaluate(model: ResNet, data: ImageDataset, batchSize: num
   return { loss, accuracy, selectivity };
 }
 
+/**
+ * One SGD step on a batch: GPU augmentation (random crop with `padding`, flips), forward, loss
+ * CE − α·SI, backward, update. Returns the batch's mean cross-entropy, its correct count and its
+ * minibatch SI, in the caller's scope.
+ */
+export function trainingStep(model: ResNet, optimizer: SGD, batch: Pick<Batch, 'images' | 'labels' | 'count'>, [height, width]: [number, number], o: { alpha: number; numClasses: number; padding: number; flip: boolean; generator: Generator }): { ce: Tensor; correct: Tensor; si: Tensor } {
+  const shape = [batch.count, height, width, 3];
+  const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: o.padding, flip: o.flip, crop: o.padding > 0, generator: o.generator });
+  const labels = tensor(batch.labels);
+  const { logits, blocks } = model.forward(x);
+  const ce = crossEntropy(logits, labels);
+  // With α = 0 the SI is only a metric: no graph to record.
+  const si = o.alpha === 0 ? noGrad(() => batchSelectivity(blocks, labels, o.numClasses)) : batchSelectivity(blocks, labels, o.numClasses);
+  backward(o.alpha === 0 ? ce : sub(ce, mulScalar(si, o.alpha)));
+  optimizer.step();
+  optimizer.zeroGrad();
+  return { ce, correct: sum(predictions(logits, labels).correct), si };
+}
+
 export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResult> {
   validateConfig(config);
   const { store, train: trainData, test: testData } = io;
@@ -195,11 +280,16 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const classNames = trainData.classNames ?? testData.classNames;
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
-  const model = createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
+  const model = io.model ? io.model(initGenerator) : createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
   const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
   let position: TrainingPosition = { epoch: 0, batch: 0, globalStep: 0, generators: {} };
   let rows: EpochMetrics[] = [];
 
+  const checkpointPath = `${store.location}/${CHECKPOINT_FILE}`;
+  /** Global step of the newest checkpoint on disk (null: none yet), for error messages. */
+  let lastCheckpointStep: number | null = null;
+  const lastGood = () => (lastCheckpointStep === null ? 'no checkpoint has been written yet' : `the last good checkpoint is ${checkpointPath} (step ${lastCheckpointStep}; --resume continues from it)`);
+  const stopIfAborted = () => io.signal?.throwIfAborted();
   const hasCheckpoint = await store.exists(CHECKPOINT_FILE);
   if (hasCheckpoint || (await store.exists(CONFIG_FILE))) {
     if (!io.resume) throw new Error(`${store.location} already holds a run; pass --resume to continue it, or choose another --out`);
@@ -213,6 +303,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
     if (!checkpoint.position) throw new Error(`${source}: no training position in its metadata (not a training checkpoint)`);
     restoreCheckpoint(checkpoint, model, optimizer, source);
     position = checkpoint.position;
+    lastCheckpointStep = position.globalStep;
     augmentGenerator.setState(position.generators.augment);
     if (await store.exists(METRICS_FILE)) rows = parseMetricsCsv(await store.readText(METRICS_FILE)).filter((r) => r.epoch <= position.epoch);
     log(`resuming ${store.location} at epoch ${position.epoch + 1}, batch ${position.batch} (step ${position.globalStep})`);
@@ -220,95 +311,124 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
     await store.write(CONFIG_FILE, JSON.stringify({ config: fullConfig, adapter: gpu().info.description, platform: gpu().info.platform, version: packageVersion(), created: new Date().toISOString() }, null, 2) + '\n');
   }
 
+  const trail = new FinitenessTrail();
+  const diverged = (what: string, value: number, where: string) =>
+    new TrainingDivergedError(`train: the ${what} became ${value} at ${where} with α = ${config.alpha} and lr ${config.lr}; stopped without saving anything from that step on; ${lastGood()}. Lower --lr or |α|, or start again with another seed`);
+  /** Throws TrainingDivergedError if a step since the last check produced a non-finite loss or SI. */
+  const checkTrail = async () => {
+    const bad = await trail.firstNonFinite();
+    if (bad) throw diverged(bad.what, bad.value, `step ${bad.globalStep} (epoch ${bad.epoch + 1}, batch ${bad.batch})`);
+  };
+  /** Encodes the model (and optimizer), refusing non-finite weights with the step they appeared by. */
+  const encode = async (withOptimizer: boolean) => {
+    try {
+      return await encodeCheckpoint(model, withOptimizer ? optimizer : null, withOptimizer ? position : null, fullConfig, classNames);
+    } catch (e) {
+      if (e instanceof NonFiniteTensorError) throw diverged(`weight ${e.tensorName}[${e.index}]`, e.value, `or before step ${position.globalStep}`);
+      throw e;
+    }
+  };
   const saveCheckpoint = async (totals?: Tensor[], seen = 0) => {
+    await checkTrail();
     position.generators = { augment: augmentGenerator.getState() };
     position.epochTotals = totals ? { loss: await totals[0].item(), correct: await totals[1].item(), selectivity: await totals[2].item(), seen } : undefined;
-    await store.write(CHECKPOINT_FILE, await encodeCheckpoint(model, optimizer, position, fullConfig, classNames));
+    const bytes = await encode(true);
+    stopIfAborted();
+    await store.write(CHECKPOINT_FILE, bytes);
+    lastCheckpointStep = position.globalStep;
   };
 
   const { height, width } = trainData;
+  checkTrainSize(trainData.size, config.batchSize);
   const steps = batchCount(trainData.size, config.batchSize, true);
-  if (steps === 0) throw new Error(`train: ${trainData.size} training samples are fewer than one batch of ${config.batchSize}`);
   const logEvery = io.logEvery ?? 20;
+  if (!Number.isInteger(logEvery) || logEvery < 1) throw new Error(`train: logEvery must be a positive integer, got ${logEvery}`);
   let stepsThisCall = 0;
   let stopped = false;
   let lastSelectivity: SelectivityReport | undefined;
-
-  for (let epoch = position.epoch; epoch < config.epochs && !stopped; epoch++) {
-    const epochStart = performance.now();
-    const resumed = position.batch > 0 ? position.epochTotals : undefined;
-    let lossSum = full([1], resumed?.loss ?? 0).keep();
-    let correctSum = full([1], resumed?.correct ?? 0).keep();
-    let siSum = full([1], resumed?.selectivity ?? 0).keep();
-    let seen = resumed?.seen ?? 0;
-    let windowStart = performance.now();
-    let windowImages = 0;
-    model.train();
-    for await (const batch of batches(trainData, config.batchSize, { shuffle: true, seed: config.seed, epoch, dropLast: true, startBatch: position.batch })) {
-      const n = batch.count;
-      optimizer.lr = learningRate(config, epoch + batch.batchIndex / steps);
-      const sums = scope(() => {
-        const shape = [n, height, width, 3];
-        const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: config.augmentPadding, flip: config.augmentFlip, crop: config.augmentPadding > 0, generator: augmentGenerator });
-        const labels = tensor(batch.labels);
-        const { logits, blocks } = model.forward(x);
-        const ce = crossEntropy(logits, labels);
-        // With α = 0 the SI is only a metric: no graph to record.
-        const si = config.alpha === 0 ? noGrad(() => batchSelectivity(blocks, labels, io.numClasses)) : batchSelectivity(blocks, labels, io.numClasses);
-        const loss = config.alpha === 0 ? ce : sub(ce, mulScalar(si, config.alpha));
-        backward(loss);
-        optimizer.step();
-        optimizer.zeroGrad();
-        return [addRaw(lossSum, scaleRaw(ce, n)), addRaw(correctSum, sum(predictions(logits, labels).correct)), addRaw(siSum, si)];
-      });
-      [lossSum, correctSum, siSum].forEach((t) => t.dispose());
-      [lossSum, correctSum, siSum] = sums.map((t) => t.keep());
-      seen += n;
-      windowImages += n;
-      position.batch = batch.batchIndex + 1;
-      position.globalStep++;
-      stepsThisCall++;
-      const last = position.batch === steps;
-      if (position.batch % logEvery === 0 || last) {
-        const loss = (await lossSum.item()) / seen;
-        const now = performance.now();
-        const imagesPerSecond = windowImages / ((now - windowStart) / 1000);
-        windowStart = now;
-        windowImages = 0;
-        const remaining = (config.epochs - epoch) * steps - position.batch;
-        io.progress?.({ phase: 'train', epoch: epoch + 1, epochs: config.epochs, step: position.batch, steps, loss, accuracy: (await correctSum.item()) / seen, imagesPerSecond, etaSeconds: (remaining * config.batchSize) / imagesPerSecond });
+  try {
+    for (let epoch = position.epoch; epoch < config.epochs && !stopped; epoch++) {
+      const epochStart = performance.now();
+      const resumed = position.batch > 0 ? position.epochTotals : undefined;
+      let lossSum = full([1], resumed?.loss ?? 0).keep();
+      let correctSum = full([1], resumed?.correct ?? 0).keep();
+      let siSum = full([1], resumed?.selectivity ?? 0).keep();
+      let seen = resumed?.seen ?? 0;
+      let windowStart = performance.now();
+      let windowImages = 0;
+      model.train();
+      for await (const batch of batches(trainData, config.batchSize, { shuffle: true, seed: config.seed, epoch, dropLast: true, startBatch: position.batch })) {
+        stopIfAborted();
+        const n = batch.count;
+        optimizer.lr = learningRate(config, epoch + batch.batchIndex / steps);
+        const sums = scope(() => {
+          const step = trainingStep(model, optimizer, batch, [height, width], { alpha: config.alpha, numClasses: io.numClasses, padding: config.augmentPadding, flip: config.augmentFlip, generator: augmentGenerator });
+          return [addRaw(lossSum, scaleRaw(step.ce, n)), addRaw(correctSum, step.correct), addRaw(siSum, step.si)];
+        });
+        [lossSum, correctSum, siSum].forEach((t) => t.dispose());
+        [lossSum, correctSum, siSum] = sums.map((t) => t.keep());
+        trail.record(position.globalStep + 1, epoch, batch.batchIndex + 1, lossSum, siSum);
+        seen += n;
+        windowImages += n;
+        position.batch = batch.batchIndex + 1;
+        position.globalStep++;
+        stepsThisCall++;
+        const last = position.batch === steps;
+        if (position.batch % logEvery === 0 || last) {
+          await checkTrail();
+          const loss = (await lossSum.item()) / seen;
+          const now = performance.now();
+          const imagesPerSecond = windowImages / ((now - windowStart) / 1000);
+          windowStart = now;
+          windowImages = 0;
+          const remaining = (config.epochs - epoch) * steps - position.batch;
+          io.progress?.({ phase: 'train', epoch: epoch + 1, epochs: config.epochs, step: position.batch, steps, loss, accuracy: (await correctSum.item()) / seen, imagesPerSecond, etaSeconds: (remaining * config.batchSize) / imagesPerSecond });
+        }
+        if (io.checkpointEvery && position.batch % io.checkpointEvery === 0 && !last) await saveCheckpoint([lossSum, correctSum, siSum], seen);
+        if (io.stopAfterSteps !== undefined && stepsThisCall >= io.stopAfterSteps) {
+          stopped = true;
+          break;
+        }
       }
-      if (io.checkpointEvery && position.batch % io.checkpointEvery === 0 && !last) await saveCheckpoint([lossSum, correctSum, siSum], seen);
-      if (io.stopAfterSteps !== undefined && stepsThisCall >= io.stopAfterSteps) {
-        stopped = true;
+      if (stopped) {
+        [lossSum, correctSum, siSum].forEach((t) => t.dispose());
+        trail.clear();
         break;
       }
-    }
-    if (stopped) {
+      await checkTrail();
+      const trainLoss = (await lossSum.item()) / seen;
+      const trainAccuracy = (await correctSum.item()) / seen;
+      const trainSelectivity = (await siSum.item()) / steps;
       [lossSum, correctSum, siSum].forEach((t) => t.dispose());
-      break;
+      const trainSeconds = (performance.now() - epochStart) / 1000;
+      const test = await evaluate(model, testData, config.evalBatchSize, (done, total) => io.progress?.({ phase: 'eval', epoch: epoch + 1, epochs: config.epochs, step: done, steps: total }), io.numClasses);
+      lastSelectivity = test.selectivity;
+      if (!Number.isFinite(test.loss)) throw diverged('test loss', test.loss, `the evaluation after epoch ${epoch + 1}`);
+      rows.push({ epoch: epoch + 1, lr: learningRate(config, epoch), trainLoss, trainAccuracy, trainSelectivity, testLoss: test.loss, testAccuracy: test.accuracy, testSelectivity: test.selectivity!.overall, seconds: (performance.now() - epochStart) / 1000, imagesPerSecond: seen / trainSeconds });
+      log(`epoch ${epoch + 1}/${config.epochs}: train loss ${trainLoss.toFixed(4)} acc ${(100 * trainAccuracy).toFixed(2)}% SI ${trainSelectivity.toFixed(3)}  test loss ${test.loss.toFixed(4)} acc ${(100 * test.accuracy).toFixed(2)}% SI ${test.selectivity!.overall.toFixed(3)}  (${rows[rows.length - 1].seconds.toFixed(1)} s)`);
+      stopIfAborted();
+      await store.write(METRICS_FILE, metricsCsv(rows));
+      position.epoch = epoch + 1;
+      position.batch = 0;
+      await saveCheckpoint();
     }
-    const trainLoss = (await lossSum.item()) / seen;
-    const trainAccuracy = (await correctSum.item()) / seen;
-    const trainSelectivity = (await siSum.item()) / steps;
-    [lossSum, correctSum, siSum].forEach((t) => t.dispose());
-    const trainSeconds = (performance.now() - epochStart) / 1000;
-    const test = await evaluate(model, testData, config.evalBatchSize, (done, total) => io.progress?.({ phase: 'eval', epoch: epoch + 1, epochs: config.epochs, step: done, steps: total }), io.numClasses);
-    lastSelectivity = test.selectivity;
-    rows.push({ epoch: epoch + 1, lr: learningRate(config, epoch), trainLoss, trainAccuracy, trainSelectivity, testLoss: test.loss, testAccuracy: test.accuracy, testSelectivity: test.selectivity!.overall, seconds: (performance.now() - epochStart) / 1000, imagesPerSecond: seen / trainSeconds });
-    log(`epoch ${epoch + 1}/${config.epochs}: train loss ${trainLoss.toFixed(4)} acc ${(100 * trainAccuracy).toFixed(2)}% SI ${trainSelectivity.toFixed(3)}  test loss ${test.loss.toFixed(4)} acc ${(100 * test.accuracy).toFixed(2)}% SI ${test.selectivity!.overall.toFixed(3)}  (${rows[rows.length - 1].seconds.toFixed(1)} s)`);
-    await store.write(METRICS_FILE, metricsCsv(rows));
-    position.epoch = epoch + 1;
-    position.batch = 0;
-    await saveCheckpoint();
+  } catch (e) {
+    trail.clear();
+    // A lost device or a failed write: say where the run can continue from.
+    if (e instanceof GpuError || (e instanceof Error && /atomic write failed/.test(e.message))) throw new Error(`${e.message.split('\n')[0]}; ${lastGood()}`, { cause: e });
+    throw e;
   }
 
   const finished = position.epoch >= config.epochs;
   const lastRow = rows[rows.length - 1];
   if (finished) {
-    if (lastSelectivity) await store.write(SELECTIVITY_FILE, JSON.stringify(lastSelectivity) + '\n');
-    await store.write(MODEL_FILE, await encodeCheckpoint(model, null, null, fullConfig, classNames));
-    await store.write(RESULT_FILE, JSON.stringify({ testAccuracy: lastRow?.testAccuracy, testLoss: lastRow?.testLoss, testSelectivity: lastRow?.testSelectivity, epochs: rows.length, steps: position.globalStep, finished: new Date().toISOString() }, null, 2) + '\n');
+    const modelBytes = await encode(false);
+    stopIfAborted();
+    // result.json, which marks the run finished, goes last.
+    const result = resultJson({ testAccuracy: lastRow?.testAccuracy, testLoss: lastRow?.testLoss, testSelectivity: lastRow?.testSelectivity, epochs: rows.length, steps: position.globalStep, finished: new Date().toISOString() }, `${store.location}/${RESULT_FILE}`, 2);
+    if (lastSelectivity) await store.write(SELECTIVITY_FILE, resultJson(lastSelectivity, `${store.location}/${SELECTIVITY_FILE}`));
+    await store.write(MODEL_FILE, modelBytes);
+    await store.write(RESULT_FILE, result);
   }
   optimizer.dispose();
   return { config, epochs: rows, testAccuracy: lastRow?.testAccuracy ?? NaN, testLoss: lastRow?.testLoss ?? NaN, finished, model };

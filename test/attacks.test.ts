@@ -192,8 +192,8 @@ test('attack CLI rejects bad arguments with named errors', async () => {
   const cases: [string[], RegExp][] = [
     [['--eps', '0,-1/255'], /attack --eps: ε must be a finite number ≥ 0, got -0.0039/],
     [['--norm', 'l3'], /attack --norm: 'l3' is not one of linf, l2/],
-    [['--steps', '0'], /attack --steps: steps must be an integer ≥ 1, got 0/],
-    [['--restarts', '0'], /attack --restarts: restarts must be an integer ≥ 1, got 0/],
+    [['--steps', '0'], /attack --steps: expected an integer ≥ 1, got 0/],
+    [['--restarts', '0'], /attack --restarts: expected an integer ≥ 1, got 0/],
   ];
   const results = await Promise.all(cases.map(([args]) => cli(['--checkpoint', missing, ...args])));
   results.forEach((r, i) => {
@@ -296,7 +296,7 @@ test('attack CLI on the trained checkpoint writes CSV, JSON with AUC, chart and 
     assert.match(readFileSync(join(dir, 'attack-linf.svg'), 'utf8'), /^<svg[^]*<polyline[^]*<\/svg>\n$/);
     const examples = readFileSync(join(dir, 'attack-linf-examples.svg'), 'utf8');
     assert.is(examples.match(/data:image\/png;base64,/g)?.length, 9);
-    const fgsm = await cli([...common, '--norm', 'l2', '--fgsm', '--eps', '0.5', '--examples', '0']);
+    const fgsm = await cli([...common.slice(0, -2), '--norm', 'l2', '--fgsm', '--eps', '0.5', '--examples', '0']);
     assert.is(fgsm.code, 0, fgsm.out);
     const fj = JSON.parse(readFileSync(join(dir, 'attack-fgsm-l2.json'), 'utf8'));
     assert.is(fj.attack.method, 'fgsm');

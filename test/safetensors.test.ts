@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, parseSafetensorsHeader, SAFETENSORS_DTYPES, type SafetensorsTensor } from '../experiments/io/safetensors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../experiments/io/safetensors-node.js';
-import { writeFileAtomic } from '../experiments/io/atomic.js';
+import { tempPathFor, writeFileAtomic } from '../experiments/io/atomic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'safetensors-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -240,7 +240,7 @@ test('writeFileAtomic: replaces files whole; a failed rename keeps the old file 
   const original = fsPromises.rename;
   let tempSeen = false;
   (fsPromises as { rename: unknown }).rename = async (from: string) => {
-    tempSeen = from === `${path}.tmp-${process.pid}` && existsSync(from);
+    tempSeen = from === tempPathFor(path) && existsSync(from);
     throw Object.assign(new Error('EIO: simulated crash before rename'), { code: 'EIO' });
   };
   try {

@@ -19,7 +19,8 @@ const cli = (args: string[]) => new Promise<{ code: number | null; out: string }
   child.on('exit', (code) => resolve({ code, out }));
 });
 
-const tiny = ['--epochs', '1', '--batch-size', '32', '--lr', '0.05', '--limit-train', '64', '--limit-test', '32', '--alphas', '0,-1', '--seeds', '3'];
+const tinyBase = ['--epochs', '1', '--batch-size', '32', '--limit-train', '64', '--limit-test', '32', '--alphas', '0,-1', '--seeds', '3'];
+const tiny = [...tinyBase, '--lr', '0.05'];
 
 test('shards partition the grid; --shard is validated', () => {
   const runs = planRuns([-1, 0, 1], [0, 1]);
@@ -56,7 +57,7 @@ test('two sharded workers produce exactly the runs of one unsharded worker; merg
     assert.match(csv[0], /^alpha,seed,run,test_accuracy,test_loss,si_overall,si_layer1\.0,/);
     assert.match(csv[1], /^-1,3,alpha=-1_seed=3,/);
     // Refuses to mix configurations, naming the difference.
-    const mixed = await cli(['sweep', ...tiny, '--lr', '0.1', '--out', join(dir, 'whole')]);
+    const mixed = await cli(['sweep', ...tinyBase, '--lr', '0.1', '--out', join(dir, 'whole')]);
     assert.is(mixed.code, 2);
     assert.match(mixed.out, /different configuration; refusing to mix runs:\n {2}lr: 0.05 in the sweep vs 0.1 now/);
     const badShard = await cli(['sweep', ...tiny, '--out', join(dir, 'x'), '--shard', '3/2']);

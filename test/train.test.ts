@@ -132,7 +132,7 @@ test('train CLI rejects bad arguments with named errors', async () => {
   };
   await bad(['--alpha', 'abc'], /train --alpha: 'abc' is not a number/);
   await bad(['--model', 'vgg'], /train --model: 'vgg' is not one of resnet20, resnet18/);
-  await bad(['--epochs'], /--epochs needs a value/);
+  await bad(['--epochs'], /train --epochs: needs a value/);
   await bad(['--bogus', '1'], /unknown option --bogus/);
 });
 

@@ -1,19 +1,16 @@
 // Step-by-step training for the page: the training loop's step (GPU augmentation → ResNet → CE − α·SI
 // → backward → SGD) with every step's loss, accuracy and minibatch SI read back for the live charts,
 // and a stop button between steps. Evaluation and checkpoints reuse experiments/ unchanged.
-import { backward, noGrad } from '../engine/autograd.js';
-import { augmentImages, imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
-import { mulScalar, sub } from '../engine/ops/elementwise.js';
-import { crossEntropy, predictions } from '../engine/ops/loss.js';
+import { noGrad } from '../engine/autograd.js';
+import { imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
 import { Generator } from '../engine/ops/random.js';
-import { sum } from '../engine/ops/reduce.js';
 import { SGD } from '../engine/optim.js';
-import { scope, tensor } from '../engine/tensor.js';
+import { scope } from '../engine/tensor.js';
 import type { ResNet } from '../models/resnet.js';
 import { encodeCheckpoint } from '../experiments/checkpoint.js';
 import { batches, type Batch } from '../experiments/data/dataset.js';
 import { createModel } from '../experiments/models.js';
-import { batchSelectivity } from '../experiments/selectivity.js';
+import { trainingStep } from '../experiments/train.js';
 import type { PageDataset } from './data.js';
 
 export interface PageTrainConfig {
@@ -74,17 +71,8 @@ export class PageTrainer {
     optimizer.lr = lr;
     model.train();
     const stats = scope(() => {
-      const shape = [n, data.train.height, data.train.width, 3];
-      const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: data.augment.padding, crop: data.augment.padding > 0, flip: data.augment.flip, generator: this.augment });
-      const labels = tensor(batch.labels);
-      const { logits, blocks } = model.forward(x);
-      const ce = crossEntropy(logits, labels);
-      const si = config.alpha === 0 ? noGrad(() => batchSelectivity(blocks, labels, data.numClasses)) : batchSelectivity(blocks, labels, data.numClasses);
-      const loss = config.alpha === 0 ? ce : sub(ce, mulScalar(si, config.alpha));
-      backward(loss);
-      optimizer.step();
-      optimizer.zeroGrad();
-      return [ce, sum(predictions(logits, labels).correct), si].map((t) => t.keep());
+      const { ce, correct, si } = trainingStep(model, optimizer, batch, [data.train.height, data.train.width], { alpha: config.alpha, numClasses: data.numClasses, padding: data.augment.padding, flip: data.augment.flip, generator: this.augment });
+      return [ce, correct, si].map((t) => t.keep());
     });
     const [loss, correct, selectivity] = await Promise.all(stats.map((t) => t.item()));
     stats.forEach((t) => t.dispose());

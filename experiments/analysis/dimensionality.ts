@@ -41,6 +41,7 @@ export async function dimensionalityOf(x: Tensor, threshold = 0.95): Promise<Spe
  */
 export function blockActivations(model: ResNet, images: Tensor, batchSize: number, layers?: number[]): Tensor[] {
   const [N, H, W, C] = images.shape;
+  checkBatchSize('block activations', batchSize);
   const wasTraining = model.training;
   model.eval();
   const chosen = layers ?? model.layers.flat().map((_, i) => i);
@@ -58,6 +59,11 @@ export function blockActivations(model: ResNet, images: Tensor, batchSize: numbe
   });
   model.train(wasTraining);
   return parts.map((ps) => concatRows(ps));
+}
+
+/** Throws a RangeError unless `batchSize` is a positive integer (a batch loop would never end). */
+export function checkBatchSize(what: string, batchSize: number): void {
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`${what}: batch size must be a positive integer, got ${batchSize}`);
 }
 
 /** Rows [start, start + count) of a [N, ...] tensor. */

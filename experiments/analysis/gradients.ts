@@ -17,7 +17,7 @@ import { expandRaw, sum } from '../../engine/ops/reduce.js';
 import { scope, tensor, type Tensor } from '../../engine/tensor.js';
 import type { ResNet } from '../../models/resnet.js';
 import { mulberry32 } from '../data/dataset.js';
-import { sliceRows } from './dimensionality.js';
+import { checkBatchSize, sliceRows } from './dimensionality.js';
 
 export interface GradientVariability {
   layer: string;
@@ -108,6 +108,7 @@ export function layerStatistics(norms: number[][], unitSumSquares: ArrayLike<num
 
 export async function gradientVariability(model: ResNet, images: Tensor, names: string[], options: GradientOptions): Promise<GradientVariability[]> {
   const [N, H, W, C] = images.shape;
+  checkBatchSize('gradient variability', options.batchSize);
   const layers = options.layers ?? names.map((_, i) => i);
   const params = model.parameters();
   const wasTraining = model.training;

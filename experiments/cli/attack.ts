@@ -1,20 +1,22 @@
 // `attack`: robust accuracy of a checkpoint under PGD or FGSM (L∞ or L2) over an ε grid. Writes, by
 // default into the checkpoint's run directory (where a sweep's runs live):
 //   attack-<norm>.csv            eps,accuracy,n
-//   attack-<norm>.json           settings, points, clean accuracy, area under the curve
 //   attack-<norm>.svg            accuracy vs ε
 //   attack-<norm>-examples.svg   clean / perturbation / adversarial triples at the largest ε
+//   attack-<norm>.json           settings, points, clean accuracy, area under the curve
+// as one set (io/atomic.ts writeFilesAtomic): the JSON, which merge and report read, appears last.
 // FGSM runs use the prefix attack-fgsm-<norm> so they never overwrite the PGD results.
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gpu } from '../../engine/device.js';
 import { ATTACK_NORMS, AttackConfigError, DEFAULT_STEPS, defaultStepSize, describeStepSize, resolveAttack, robustnessCurve, type AttackNorm, type RobustnessCurve, type StepSizeRule } from '../attacks.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFilesAtomic, type PendingFile } from '../io/atomic.js';
+import { resultJson } from '../io/result-json.js';
 import { encodePngCompressed } from '../io/png-node.js';
 import { ProgressBar } from '../progress.js';
 import { accuracyChart, attackTitle, examplesSvg } from '../report/attack.js';
 import { packageVersion } from '../version.js';
 import { parseArgs, parseNumber, UsageError, type OptionSpec } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 
 export const DEFAULT_EPS: Record<AttackNorm, string> = { linf: '0,0.5/255,1/255,2/255,4/255,8/255', l2: '0,0.05,0.1,0.25,0.5,1' };
 
@@ -24,15 +26,15 @@ export const attackOptions: Record<string, OptionSpec> = {
   ...loading,
   norm: { type: 'string', choices: ATTACK_NORMS, default: 'linf', description: 'threat model: an L∞ or L2 ball around each test image, in [0, 1] pixel units' },
   eps: { type: 'numbers', metavar: 'E,E,…', description: `ε grid; fractions allowed (default ${DEFAULT_EPS.linf} for linf, ${DEFAULT_EPS.l2} for l2)` },
-  steps: { type: 'number', default: DEFAULT_STEPS, description: 'PGD iterations' },
+  steps: { type: 'number', integer: true, min: 1, default: DEFAULT_STEPS, description: 'PGD iterations' },
   'step-size': { type: 'string', metavar: 'S', description: 'step per iteration: absolute (0.5/255) or relative to ε (eps/4, 0.1*eps) (default eps/4 for linf, 2.5*eps/steps for l2)' },
-  restarts: { type: 'number', default: 1, description: 'PGD runs per image; an image counts as robust only if every run fails' },
+  restarts: { type: 'number', integer: true, min: 1, default: 1, description: 'PGD runs per image; an image counts as robust only if every run fails' },
   'random-start': { type: 'boolean', default: true, description: 'start each run at a uniform random point of the ε-ball (--no-random-start: at the clean image)' },
   fgsm: { type: 'boolean', default: false, description: 'FGSM instead of PGD: one step of size ε from the clean image (L2: along the normalised gradient; no restarts or random start); writes attack-fgsm-<norm>.*' },
-  limit: { type: 'number', metavar: 'N', description: 'attack a fixed random subset of N test images' },
-  'batch-size': { type: 'number', default: 128, description: 'images attacked at once' },
-  seed: { type: 'number', default: 0, description: 'seed of the random starts' },
-  examples: { type: 'number', default: 8, description: 'clean/perturbation/adversarial triples to draw at the largest ε (0: none)' },
+  limit: { type: 'number', integer: true, min: 1, metavar: 'N', description: 'attack a fixed random subset of N test images' },
+  'batch-size': { type: 'number', integer: true, min: 1, default: 128, description: 'images attacked at once' },
+  seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed of the random starts' },
+  examples: { type: 'number', integer: true, min: 0, default: 8, description: 'clean/perturbation/adversarial triples to draw at the largest ε (0: none)' },
   out: { type: 'string', metavar: 'DIR', description: 'output directory (default: beside the checkpoint)' },
 };
 
@@ -47,13 +49,6 @@ export function parseStepSize(text: string): StepSizeRule {
   const times = /^(.*?)\s*\*?\s*eps$/i.exec(t);
   if (times) return { kind: 'relative', factor: times[1] === '' ? 1 : parseNumber(times[1], what) };
   return { kind: 'absolute', value: parseNumber(t, what) };
-}
-
-function positiveInteger(name: string, value: unknown, allowZero = false): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value as number;
-  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new UsageError(`attack --${name}: expected ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${v}`);
-  return v;
 }
 
 export function curveCsv(curve: RobustnessCurve): string {
@@ -76,13 +71,14 @@ export async function attackCommand(argv: string[]): Promise<void> {
     if (error instanceof AttackConfigError) throw new UsageError(`attack --${FLAG[error.field]}: ${error.message}`);
     throw error;
   }
-  const batchSize = positiveInteger('batch-size', args['batch-size'])!;
-  const limit = positiveInteger('limit', args.limit);
-  const examples = positiveInteger('examples', args.examples, true)!;
-  const seed = positiveInteger('seed', args.seed, true)!;
+  const batchSize = args['batch-size'] as number;
+  const limit = args.limit as number | undefined;
+  const examples = args.examples as number;
+  const seed = args.seed as number;
 
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, { ...args, 'limit-test': limit });
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, { ...args, 'limit-test': limit });
+  const loaded = await instantiate(checkpoint);
   const bar = new ProgressBar('attack');
   const curve = await robustnessCurve(loaded.model, data.test, { ...settings, eps, batchSize, seed, examples, onBatch: (done, total) => bar.update(done, total) });
   bar.done();
@@ -123,15 +119,18 @@ export async function attackCommand(argv: string[]): Promise<void> {
     created: new Date().toISOString(),
   };
   const title = `${attackTitle(curve)} on ${loaded.config.model} (${loaded.dataset}${loaded.config.alpha !== undefined ? `, α = ${loaded.config.alpha}` : ''})`;
-  await writeFileAtomic(join(dir, `${prefix}.csv`), curveCsv(curve));
-  await writeFileAtomic(join(dir, `${prefix}.json`), JSON.stringify(record, null, 2) + '\n');
-  await writeFileAtomic(join(dir, `${prefix}.svg`), accuracyChart(curve, title));
-  const written = [`${prefix}.csv`, `${prefix}.json`, `${prefix}.svg`];
+  // Written as a set, the JSON (what merge and report read) last.
+  const files: PendingFile[] = [
+    { path: join(dir, `${prefix}.csv`), data: curveCsv(curve) },
+    { path: join(dir, `${prefix}.svg`), data: accuracyChart(curve, title) },
+  ];
   if (curve.examples) {
     const epsText = norm === 'linf' ? `${Number((curve.examples.eps * 255).toPrecision(4))}/255` : String(curve.examples.eps);
-    await writeFileAtomic(join(dir, `${prefix}-examples.svg`), examplesSvg(curve.examples, `${title}, ε = ${epsText}`, encodePngCompressed));
-    written.push(`${prefix}-examples.svg`);
+    files.push({ path: join(dir, `${prefix}-examples.svg`), data: examplesSvg(curve.examples, `${title}, ε = ${epsText}`, encodePngCompressed) });
   }
+  files.push({ path: join(dir, `${prefix}.json`), data: resultJson(record, `attack ${prefix}.json`, 2) });
+  await writeFilesAtomic(files);
+  const written = files.map((f) => basename(f.path));
   const epsLabel = (e: number) => (norm === 'linf' ? `${Number((e * 255).toPrecision(4))}/255` : String(e));
   console.log(`${attackTitle(curve)}, step ${record.attack.stepSize}, ${curve.samples} images, clean accuracy ${(100 * curve.cleanAccuracy).toFixed(2)}%`);
   for (const p of curve.points) console.log(`  ε ${epsLabel(p.eps).padEnd(10)} accuracy ${(100 * p.accuracy).toFixed(2).padStart(6)}%`);

@@ -12,44 +12,28 @@ import { BENCHMARK_CORRUPTIONS, CORRUPTION_NAMES, type CorruptionName } from '..
 import { CORRUPT_MANIFEST, LABELS_FILE, detectLayout, loadCorruptedSet, parseCorruptionList, parseSeverityList, readCorruptManifest, type CorruptManifest } from '../data/corrupted.js';
 import { batchCount, batches, type ImageDataset } from '../data/dataset.js';
 import { openDataset } from '../datasets.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { removeStaleTempsOf, writeFileAtomic, writeFilesAtomic } from '../io/atomic.js';
+import { resultJson } from '../io/result-json.js';
+import { CACHE_DIR_HELP } from '../io/cache-dir.js';
 import { openNpy, readNpyFile, writeNpyFile } from '../io/npy-node.js';
-import { NpyWriter, removeStaleTemps } from '../io/npy-writer.js';
+import { NpyWriter } from '../io/npy-writer.js';
 import { encodePngCompressed, writePngFile } from '../io/png-node.js';
 import { DATASET_NAMES, type DatasetName } from '../models.js';
 import { ProgressBar, formatDuration } from '../progress.js';
 import { CORRUPTIONS_CSV, CORRUPTIONS_JSON, CORRUPTIONS_SVG, corruptionsCsv, corruptionsSvg, summarizeCorruptions } from '../report/corruptions.js';
 import { galleryRaster, gallerySvg, type GalleryRow } from '../report/gallery.js';
 import { evaluate } from '../train.js';
-import { parseArgs, UsageError, type OptionSpec } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { asUsageError, parseArgs, UsageError, type OptionSpec } from './args.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
+import { startGpu } from './gpu.js';
 
 const corruptionsOption: OptionSpec = {
   type: 'strings',
   metavar: 'a,b,…',
   description: `corruptions (names, or all / benchmark / extra); valid names: ${CORRUPTION_NAMES.join(', ')}`,
 };
-const severitiesOption: OptionSpec = { type: 'numbers', metavar: '1,..,5', description: 'severities 1..5', default: [1, 2, 3, 4, 5] };
+const severitiesOption: OptionSpec = { type: 'numbers', integer: true, min: 1, max: 5, metavar: '1,..,5', description: 'severities 1..5', default: [1, 2, 3, 4, 5] };
 export const frostOption: OptionSpec = { type: 'string', metavar: 'DIR', description: 'directory of the frost textures frost1.png … frost6.jpg (default: data/frost of the package; without it, procedural stand-ins, noted in the output)' };
-
-function usage<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw new UsageError(`${what}: ${(e as Error).message}`);
-  }
-}
-
-function nonNegativeInteger(command: string, name: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new UsageError(`${command} --${name}: expected a non-negative integer, got ${v}`);
-  return v;
-}
-
-function positiveInteger(command: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new UsageError(`${command} --${name}: expected a positive integer, got ${v}`);
-  return v;
-}
 
 /** The package root: the nearest folder above this module holding package.json. */
 function packageRoot(): string | null {
@@ -91,12 +75,13 @@ function frostSource(dir: string | undefined): string | null {
 const corruptOptions: Record<string, OptionSpec> = {
   data: { type: 'string', choices: DATASET_NAMES, required: true, description: 'dataset whose test split is corrupted' },
   'data-dir': { type: 'string', metavar: 'DIR', description: 'CIFAR-10 binary directory or Tiny ImageNet root' },
+  'cache-dir': { type: 'string', metavar: 'DIR', description: CACHE_DIR_HELP },
   out: { type: 'string', required: true, metavar: 'DIR', description: 'output directory: <corruption>.npy uint8 (S·N, H, W, 3) severity-major, labels.npy, corrupt.json' },
   corruptions: corruptionsOption,
   severities: severitiesOption,
-  limit: { type: 'number', description: 'use a fixed random subset of N test images (the one --limit-test selects)' },
-  seed: { type: 'number', default: 0, description: 'seed of the corruptions\' randomness (each corruption and severity has its own stream)' },
-  'batch-size': { type: 'number', default: 256, description: 'images corrupted per GPU batch (part of what the random draws depend on)' },
+  limit: { type: 'number', integer: true, min: 1, description: 'use a fixed random subset of N test images (the one --limit-test selects)' },
+  seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed of the corruptions\' randomness (each corruption and severity has its own stream)' },
+  'batch-size': { type: 'number', integer: true, min: 1, default: 256, description: 'images corrupted per GPU batch (part of what the random draws depend on)' },
   'frost-dir': frostOption,
 };
 
@@ -119,14 +104,14 @@ async function completeNpy(path: string, shape: number[]): Promise<boolean> {
 export async function corruptCommand(argv: string[]): Promise<void> {
   const args = parseArgs('corrupt', 'Write a corrupted copy of a test set (GPU corruptions, quantised to uint8) in the CIFAR-10-C layout; resumable: complete <corruption>.npy files are skipped.', corruptOptions, argv);
   if (!args) return;
-  const corruptions = usage('corrupt --corruptions', () => parseCorruptionList(args.corruptions as string[] | undefined));
-  const severities = usage('corrupt --severities', () => parseSeverityList(args.severities as number[]));
-  const limit = nonNegativeInteger('corrupt', 'limit', args.limit);
-  const seed = nonNegativeInteger('corrupt', 'seed', args.seed)!;
-  const batchSize = positiveInteger('corrupt', 'batch-size', args['batch-size']);
+  const corruptions = asUsageError('corrupt --corruptions', () => parseCorruptionList(args.corruptions as string[] | undefined));
+  const severities = asUsageError('corrupt --severities', () => parseSeverityList(args.severities as number[]));
+  const limit = args.limit as number | undefined;
+  const seed = args.seed as number;
+  const batchSize = args['batch-size'] as number;
   const out = resolve(args.out as string);
   const dataName = args.data as DatasetName;
-  const opened = await openDataset(dataName, { dataDir: args['data-dir'] as string | undefined, limitTest: limit, limitTrain: 1 });
+  const opened = await openDataset(dataName, { dataDir: args['data-dir'] as string | undefined, cacheDir: args['cache-dir'] as string | undefined, limitTest: limit, limitTrain: 1 });
   const test = opened.test;
   const { height, width } = test;
   const n = test.size;
@@ -158,6 +143,7 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   const saveManifest = () => writeFileAtomic(join(out, CORRUPT_MANIFEST), JSON.stringify({ ...manifest, updatedAt: new Date().toISOString() }, null, 2) + '\n');
   await saveManifest();
 
+  await startGpu();
   const frostTextures = await frostFor(corruptions, args['frost-dir'] as string | undefined);
   if (corruptions.includes('frost')) manifest.frost = frostSource(args['frost-dir'] as string | undefined) ?? 'procedural stand-ins';
   const shapeOf = [rows, height, width, 3];
@@ -174,7 +160,7 @@ export async function corruptCommand(argv: string[]): Promise<void> {
         if (!manifest.corruptions.includes(name)) manifest.corruptions.push(name);
         continue;
       }
-      await removeStaleTemps(path);
+      await removeStaleTempsOf(path);
       const writer = await NpyWriter.create(path, 'uint8', shapeOf);
       try {
         for (const [k, severity] of severities.entries()) {
@@ -212,7 +198,7 @@ const evalOptions: Record<string, OptionSpec> = {
   source: { type: 'string', default: 'generated', metavar: 'generated|DIR', description: 'corrupt the test set on the GPU (generated), or read a CIFAR-10-C / Tiny-ImageNet-C layout directory' },
   corruptions: corruptionsOption,
   severities: severitiesOption,
-  seed: { type: 'number', default: 0, description: 'seed of generated corruptions (same seed and --batch-size as `corrupt` ⇒ the same images)' },
+  seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed of generated corruptions (same seed and --batch-size as `corrupt` ⇒ the same images)' },
   'frost-dir': frostOption,
   wnids: { type: 'string', metavar: 'FILE', description: 'Tiny-ImageNet-C: the clean wnids.txt giving the label order (default: <data-dir>/wnids.txt)' },
   out: { type: 'string', metavar: 'DIR', description: `where to write ${CORRUPTIONS_JSON}, ${CORRUPTIONS_CSV} and ${CORRUPTIONS_SVG} (default: beside the checkpoint)` },
@@ -221,18 +207,19 @@ const evalOptions: Record<string, OptionSpec> = {
 export async function evalCorruptionsCommand(argv: string[]): Promise<void> {
   const args = parseArgs('eval-corruptions', 'Accuracy of a checkpoint under every corruption and severity, their means (mCA over the 15 benchmark corruptions, and over all 19) and the drop from clean accuracy.', evalOptions, argv);
   if (!args) return;
-  const corruptions = usage('eval-corruptions --corruptions', () => parseCorruptionList(args.corruptions as string[] | undefined));
-  const severities = usage('eval-corruptions --severities', () => parseSeverityList(args.severities as number[]));
-  const batchSize = positiveInteger('eval-corruptions', 'batch-size', args['batch-size']);
-  const seed = nonNegativeInteger('eval-corruptions', 'seed', args.seed)!;
-  const limit = nonNegativeInteger('eval-corruptions', 'limit-test', args['limit-test']);
+  const corruptions = asUsageError('eval-corruptions --corruptions', () => parseCorruptionList(args.corruptions as string[] | undefined));
+  const severities = asUsageError('eval-corruptions --severities', () => parseSeverityList(args.severities as number[]));
+  const batchSize = args['batch-size'] as number;
+  const seed = args.seed as number;
+  const limit = args['limit-test'] as number | undefined;
   const source = args.source as string;
   const dir = source === 'generated' ? null : resolve(source);
   if (dir && !(existsSync(dir) && statSync(dir).isDirectory())) throw new UsageError(`eval-corruptions --source: ${source} is neither 'generated' nor a directory`);
   // Fail before any evaluation if the directory lacks a requested corruption.
-  if (dir) for (const name of corruptions) usage('eval-corruptions --source', () => detectLayout(dir, name));
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, args);
+  if (dir) for (const name of corruptions) asUsageError('eval-corruptions --source', () => detectLayout(dir, name));
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, args);
+  const loaded = await instantiate(checkpoint);
   const test = data.test;
   const numClasses = loaded.config.numClasses as number;
   const out = (args.out as string | undefined) ?? dirname(args.checkpoint as string);
@@ -249,7 +236,7 @@ export async function evalCorruptionsCommand(argv: string[]): Promise<void> {
     const dataDir = (args['data-dir'] ?? loaded.config.dataDir) as string | undefined;
     const wnidsFile = (args.wnids as string | undefined) ?? (loaded.dataset === 'tinyimagenet' && dataDir ? join(dataDir, 'wnids.txt') : undefined);
     open = async (name, severity) => {
-      const parent = await loadCorruptedSet(dir, name, severity, { numClasses, wnidsFile, classNames: test.classNames });
+      const parent = await loadCorruptedSet(dir, name, severity, { numClasses, wnidsFile, classNames: test.classNames, cacheDir: args['cache-dir'] as string | undefined });
       if (parent.height !== test.height || parent.width !== test.width) {
         await parent.close?.();
         throw new UsageError(`${dir}: ${name} severity ${severity} has ${parent.height}×${parent.width} images, but the ${loaded.dataset} model takes ${test.height}×${test.width}`);
@@ -281,10 +268,12 @@ export async function evalCorruptionsCommand(argv: string[]): Promise<void> {
     frost: !dir && corruptions.includes('frost') ? frostSource(args['frost-dir'] as string | undefined) ?? 'procedural stand-ins' : null, testSplit: data.testSplit, samples: test.size, severities,
     ...summary,
   };
-  await writeFileAtomic(join(out, CORRUPTIONS_JSON), JSON.stringify(record, null, 2) + '\n');
-  await writeFileAtomic(join(out, CORRUPTIONS_CSV), corruptionsCsv(summary));
   const title = `Accuracy under corruptions (${loaded.config.model}, ${loaded.dataset}, α = ${loaded.config.alpha ?? '?'})`;
-  await writeFileAtomic(join(out, CORRUPTIONS_SVG), corruptionsSvg(summary, title));
+  await writeFilesAtomic([
+    { path: join(out, CORRUPTIONS_CSV), data: corruptionsCsv(summary) },
+    { path: join(out, CORRUPTIONS_SVG), data: corruptionsSvg(summary, title) },
+    { path: join(out, CORRUPTIONS_JSON), data: resultJson(record, `eval-corruptions ${CORRUPTIONS_JSON}`, 2) },
+  ]);
   const pct = (v: number | null) => (v === null ? '   -  ' : `${(100 * v).toFixed(2).padStart(6)}`);
   console.log(`${'corruption'.padEnd(18)} ${severities.map((s) => `   s${s} `).join(' ')}`);
   for (const [name, row] of Object.entries(summary.perCorruption)) console.log(`${name.padEnd(18)} ${severities.map((s) => pct(row[s - 1])).join(' ')}${BENCHMARK_CORRUPTIONS.includes(name as CorruptionName) ? '' : '  (extra)'}`);
@@ -300,28 +289,29 @@ export async function evalCorruptionsCommand(argv: string[]): Promise<void> {
 const galleryOptions: Record<string, OptionSpec> = {
   data: { type: 'string', choices: DATASET_NAMES, required: true, description: 'dataset whose test image is shown' },
   'data-dir': { type: 'string', metavar: 'DIR', description: 'CIFAR-10 binary directory or Tiny ImageNet root' },
+  'cache-dir': { type: 'string', metavar: 'DIR', description: CACHE_DIR_HELP },
   out: { type: 'string', required: true, metavar: 'FILE.png|FILE.svg', description: 'PNG (labels in a built-in bitmap font) or SVG (PNG tiles with text labels)' },
-  index: { type: 'number', default: 0, description: 'test image index' },
-  seed: { type: 'number', default: 0, description: 'seed of the corruptions\' randomness' },
+  index: { type: 'number', integer: true, min: 0, default: 0, description: 'test image index' },
+  seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed of the corruptions\' randomness' },
   corruptions: corruptionsOption,
   severities: severitiesOption,
-  scale: { type: 'number', description: 'nearest-neighbour upscaling of the tiles (default 3 for 32×32, 2 for 64×64)' },
+  scale: { type: 'number', integer: true, min: 1, description: 'nearest-neighbour upscaling of the tiles (default 3 for 32×32, 2 for 64×64)' },
   'frost-dir': frostOption,
 };
 
 export async function galleryCommand(argv: string[]): Promise<void> {
   const args = parseArgs('corruption-gallery', 'One test image under every corruption at every severity: rows = corruptions, columns = clean + severities.', galleryOptions, argv);
   if (!args) return;
-  const corruptions = usage('corruption-gallery --corruptions', () => parseCorruptionList(args.corruptions as string[] | undefined));
-  const severities = usage('corruption-gallery --severities', () => parseSeverityList(args.severities as number[]));
-  const seed = nonNegativeInteger('corruption-gallery', 'seed', args.seed)!;
-  const index = nonNegativeInteger('corruption-gallery', 'index', args.index)!;
-  const scale = args.scale === undefined ? undefined : positiveInteger('corruption-gallery', 'scale', args.scale);
+  const corruptions = asUsageError('corruption-gallery --corruptions', () => parseCorruptionList(args.corruptions as string[] | undefined));
+  const severities = asUsageError('corruption-gallery --severities', () => parseSeverityList(args.severities as number[]));
+  const seed = args.seed as number;
+  const index = args.index as number;
+  const scale = args.scale as number | undefined;
   const out = args.out as string;
   const format = extname(out).toLowerCase();
   if (format !== '.png' && format !== '.svg') throw new UsageError(`corruption-gallery --out: ${out} must end in .png or .svg`);
   const dataName = args.data as DatasetName;
-  const opened = await openDataset(dataName, { dataDir: args['data-dir'] as string | undefined, limitTrain: 1 });
+  const opened = await openDataset(dataName, { dataDir: args['data-dir'] as string | undefined, cacheDir: args['cache-dir'] as string | undefined, limitTrain: 1 });
   const test = opened.test;
   if (index >= test.size) throw new UsageError(`corruption-gallery --index: ${index} is outside the ${test.size} ${dataName} test images`);
   const { height, width } = test;
@@ -329,6 +319,7 @@ export async function galleryCommand(argv: string[]): Promise<void> {
   const label = new Int32Array(1);
   await test.read([index], clean, label);
   const parameters = defaultParameterSet(height, width);
+  await startGpu();
   const frostTextures = await frostFor(corruptions, args['frost-dir'] as string | undefined);
   const bar = new ProgressBar('gallery');
   const rows: GalleryRow[] = [];

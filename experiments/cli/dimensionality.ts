@@ -11,13 +11,14 @@ import { blockActivations, concatRows, dimensionalityOf, sliceRows } from '../an
 import { attackBatch, resolveAttack, type AttackNorm } from '../attacks.js';
 import { CORRUPTION_NAMES, BENCHMARK_CORRUPTIONS, checkCorruptionName, corrupt, quantize, type CorruptionContext } from '../corruptions/index.js';
 import { readRange } from '../data/dataset.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFilesAtomic } from '../io/atomic.js';
+import { resultJson } from '../io/result-json.js';
 import { ProgressBar } from '../progress.js';
 import type { DimensionalitySummary, LayerDimensionality } from '../report/report.js';
 import { lineChart, type Series } from '../report/svg.js';
 import { blockNames } from '../selectivity.js';
 import { parseArgs, UsageError } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 import { frostFor, frostOption } from './corruptions.js';
 
 export const DIMENSIONALITY_FILE = 'dimensionality.json';
@@ -65,20 +66,19 @@ export function dimensionalitySvg(summary: DimensionalitySummary, title: string)
 export async function dimensionalityCommand(argv: string[]): Promise<void> {
   const args = parseArgs('dimensionality', 'PCA dimensionality (components for 95% of the variance, participation ratio) of every block output for clean, corrupted and adversarial test images, and of the perturbation-induced change (docs/method.md §8).', {
     ...checkpointOptions,
-    samples: { type: 'number', default: 500, description: 'test images (a fixed random subset); the Gram matrix is samples × samples' },
+    samples: { type: 'number', integer: true, min: 3, default: 500, description: 'test images (a fixed random subset); the Gram matrix is samples × samples' },
     corruptions: { type: 'string', default: 'benchmark', description: "'benchmark' (the 15), 'all' (19), 'none', or a comma-separated list" },
-    severities: { type: 'numbers', default: [3], description: 'corruption severities' },
+    severities: { type: 'numbers', integer: true, min: 1, max: 5, default: [3], description: 'corruption severities' },
     norm: { type: 'string', choices: ['linf', 'l2'], default: 'linf', description: 'attack norm' },
-    eps: { type: 'numbers', default: [1 / 255, 4 / 255], description: 'PGD ε values (fractions like 8/255 accepted; empty for none)' },
-    steps: { type: 'number', default: 10, description: 'PGD steps' },
+    eps: { type: 'numbers', allowEmpty: true, default: [1 / 255, 4 / 255], description: 'PGD ε values (fractions like 8/255 accepted; empty for none)' },
+    steps: { type: 'number', integer: true, min: 1, default: 10, description: 'PGD steps' },
     threshold: { type: 'number', default: 0.95, description: 'explained-variance threshold (docs/method.md §8: 0.95, a convention)' },
     'frost-dir': frostOption,
-    seed: { type: 'number', default: 0, description: 'seed for corruption noise and PGD random starts' },
+    seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed for corruption noise and PGD random starts' },
     out: { type: 'string', metavar: 'DIR', description: 'where to write dimensionality.json/.csv/.svg (default: beside the checkpoint)' },
   }, argv);
   if (!args) return;
   const samples = args.samples as number;
-  if (!Number.isInteger(samples) || samples < 3) throw new UsageError(`dimensionality --samples: need an integer ≥ 3, got ${samples}`);
   const threshold = args.threshold as number;
   if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`dimensionality --threshold: need a fraction in (0, 1], got ${threshold}`);
   const spec = args.corruptions as string;
@@ -88,7 +88,6 @@ export async function dimensionalityCommand(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError(`dimensionality --corruptions: ${(e as Error).message}`);
   }
-  for (const s of args.severities as number[]) if (!Number.isInteger(s) || s < 1 || s > 5) throw new UsageError(`dimensionality --severities: ${s} is not an integer from 1 to 5`);
   const severities = args.severities as number[];
   const epsList = args.eps as number[];
   let attacks;
@@ -97,8 +96,9 @@ export async function dimensionalityCommand(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError(`dimensionality: ${(e as Error).message}`);
   }
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, { ...args, 'limit-test': samples });
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, { ...args, 'limit-test': samples });
+  const loaded = await instantiate(checkpoint);
   const frostTextures = await frostFor(corruptionNames, args['frost-dir'] as string | undefined);
   const ctx: CorruptionContext = { generator: new Generator(args.seed as number, { stream: 2 }), parameters: data.test.height >= 64 ? 'tinyimagenet' : 'cifar10', frostTextures };
   const names = blockNames(loaded.model);
@@ -152,9 +152,11 @@ export async function dimensionalityCommand(argv: string[]): Promise<void> {
   labelTensor.dispose();
   const dir = (args.out as string | undefined) ?? dirname(args.checkpoint as string);
   const notes = ctx.frostTextures ? [] : corruptionNames.includes('frost') ? ['frost used procedural textures (pass --frost-dir for the published photographs)'] : [];
-  await writeFileAtomic(join(dir, DIMENSIONALITY_FILE), JSON.stringify({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, samples: clean.shape[0], threshold, notes, ...summary }) + '\n');
-  await writeFileAtomic(join(dir, 'dimensionality.csv'), dimensionalityCsv(summary));
-  await writeFileAtomic(join(dir, 'dimensionality.svg'), dimensionalitySvg(summary, `Dimensionality per layer (α = ${loaded.config.alpha ?? '?'}, ${samples} images)`));
+  await writeFilesAtomic([
+    { path: join(dir, 'dimensionality.csv'), data: dimensionalityCsv(summary) },
+    { path: join(dir, 'dimensionality.svg'), data: dimensionalitySvg(summary, `Dimensionality per layer (α = ${loaded.config.alpha ?? '?'}, ${samples} images)`) },
+    { path: join(dir, DIMENSIONALITY_FILE), data: resultJson({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, samples: clean.shape[0], threshold, notes, ...summary }, `dimensionality ${DIMENSIONALITY_FILE}`) },
+  ]);
   const first = names[0];
   for (const c of summary.conditions) console.log(`${c.name.padEnd(26)} ${first}: ${String(c.perLayer[0].components).padStart(4)} components${c.change ? `, change ${c.change[0].components}` : ''}`);
   console.log(`→ ${join(dir, DIMENSIONALITY_FILE)}, dimensionality.csv, dimensionality.svg`);

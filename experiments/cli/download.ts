@@ -24,7 +24,7 @@ export async function downloadCommand(argv: string[]): Promise<void> {
     to: { type: 'string', required: true, metavar: 'DIR', description: 'folder that receives the dataset folder (created if missing)' },
     from: { type: 'string', metavar: 'FILE_OR_URL', description: 'a mirror URL, or the archive already on disk (still checked against the published MD5)' },
     'keep-archive': { type: 'boolean', default: false, description: 'keep the downloaded archive in DIR after unpacking it' },
-  }, argv);
+  }, argv, { positionals: ['NAME'] });
   if (!args) return;
   const [name, ...extra] = args._;
   if (!name || extra.length) throw new UsageError(`download: name one dataset: ${DOWNLOAD_NAMES.join(', ')} (e.g. download cifar10 --to ~/data)`);

@@ -4,12 +4,13 @@ import { imagesToFloat, uploadImagesU8 } from '../../engine/ops/augment.js';
 import { noGrad } from '../../engine/autograd.js';
 import { gradientVariability, type GradientVariability } from '../analysis/gradients.js';
 import { readRange } from '../data/dataset.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFilesAtomic } from '../io/atomic.js';
+import { resultJson, undefinedAsNull } from '../io/result-json.js';
 import { ProgressBar } from '../progress.js';
 import { lineChart } from '../report/svg.js';
 import { blockNames } from '../selectivity.js';
-import { parseArgs, UsageError } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { parseArgs } from './args.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 
 export const GRADIENTS_FILE = 'gradients.json';
 
@@ -39,18 +40,17 @@ export async function gradientsCommand(argv: string[]): Promise<void> {
   const args = parseArgs('gradient-variability', 'Variability of input gradients of block-output units across samples and across units (docs/method.md §9): the variance of normalised gradients (silent pairs as zero vectors, and over active pairs alone), the silent fraction, and the coefficient of variation of gradient norms.', {
     ...checkpointOptions,
     'batch-size': { ...checkpointOptions['batch-size'], default: 64, description: 'samples per forward pass (each unit then costs one backward of this many rows)' },
-    samples: { type: 'number', default: 256, description: 'test images (a fixed random subset)' },
-    units: { type: 'number', default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },
-    seed: { type: 'number', default: 0, description: 'seed of the unit subset' },
+    samples: { type: 'number', integer: true, min: 2, default: 256, description: 'test images (a fixed random subset)' },
+    units: { type: 'number', integer: true, min: 2, default: 16, description: 'units per layer (a fixed random subset when a layer has more)' },
+    seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed of the unit subset' },
     out: { type: 'string', metavar: 'DIR', description: 'where to write gradients.json/.csv/.svg (default: beside the checkpoint)' },
   }, argv);
   if (!args) return;
   const samples = args.samples as number;
   const units = args.units as number;
-  if (!Number.isInteger(samples) || samples < 2) throw new UsageError(`gradient-variability --samples: need an integer ≥ 2, got ${samples}`);
-  if (!Number.isInteger(units) || units < 2) throw new UsageError(`gradient-variability --units: need an integer ≥ 2, got ${units}`);
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, { ...args, 'limit-test': samples });
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, { ...args, 'limit-test': samples });
+  const loaded = await instantiate(checkpoint);
   const { images } = await readRange(data.test);
   const shape = [data.test.size, data.test.height, data.test.width, 3];
   const x = noGrad(() => imagesToFloat(uploadImagesU8(images, shape), shape));
@@ -59,9 +59,13 @@ export async function gradientsCommand(argv: string[]): Promise<void> {
   bar.done();
   x.dispose();
   const dir = (args.out as string | undefined) ?? dirname(args.checkpoint as string);
-  await writeFileAtomic(join(dir, GRADIENTS_FILE), JSON.stringify({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, layers: results }) + '\n');
-  await writeFileAtomic(join(dir, 'gradients.csv'), gradientsCsv(results));
-  await writeFileAtomic(join(dir, 'gradients.svg'), gradientsSvg(results, `Input-gradient variability (α = ${loaded.config.alpha ?? '?'})`));
+  // A statistic with nothing to average (no active unit or sample) is undefined: null, never NaN.
+  const layers = results.map((r) => undefinedAsNull(r, ['dirVarSamples', 'dirVarUnits', 'dirVarSamplesActive', 'dirVarUnitsActive', 'silentFraction', 'cvSamples', 'cvUnits']));
+  await writeFilesAtomic([
+    { path: join(dir, 'gradients.csv'), data: gradientsCsv(results) },
+    { path: join(dir, 'gradients.svg'), data: gradientsSvg(results, `Input-gradient variability (α = ${loaded.config.alpha ?? '?'})`) },
+    { path: join(dir, GRADIENTS_FILE), data: resultJson({ checkpoint: args.checkpoint, alpha: loaded.config.alpha ?? null, layers }, `gradient-variability ${GRADIENTS_FILE}`) },
+  ]);
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '  –  ');
   for (const r of results) console.log(`${r.layer.padEnd(10)} dir-var samples ${f(r.dirVarSamples)} (active ${f(r.dirVarSamplesActive)})  units ${f(r.dirVarUnits)} (active ${f(r.dirVarUnitsActive)})  silent ${f(r.silentFraction)}  CV samples ${f(r.cvSamples)}  units ${f(r.cvUnits)}`);
   console.log(`→ ${join(dir, GRADIENTS_FILE)}, gradients.csv, gradients.svg`);

@@ -9,7 +9,7 @@ export async function reportCommand(argv: string[]): Promise<void> {
   const args = parseArgs('report', 'Write a self-contained HTML report (SVG figures, captions comparing with the paper, a table of every run) from SWEEP_DIR.', {
     out: { type: 'string', metavar: 'FILE', description: 'HTML path (default SWEEP_DIR/report.html)' },
     title: { type: 'string', default: 'Class selectivity vs average- and worst-case robustness', description: 'report title' },
-  }, argv);
+  }, argv, { positionals: ['SWEEP_DIR'] });
   if (!args) return;
   const dir = args._[0];
   if (!dir) throw new UsageError('report: give the sweep directory: report SWEEP_DIR');

@@ -1,11 +1,12 @@
 // `selectivity`: dataset-wide class selectivity of every block output of a checkpoint.
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFilesAtomic } from '../io/atomic.js';
+import { resultJson } from '../io/result-json.js';
 import { ProgressBar } from '../progress.js';
 import { boxChart } from '../report/svg.js';
 import { measureSelectivity, type SelectivityReport } from '../selectivity.js';
 import { parseArgs } from './args.js';
-import { checkpointOptions, loadModel, openTestData } from './common.js';
+import { checkpointOptions, instantiate, openTestData, readCheckpoint } from './common.js';
 
 export function selectivitySvg(report: SelectivityReport, title: string): string {
   return boxChart({
@@ -25,14 +26,17 @@ export async function selectivityCommand(argv: string[]): Promise<void> {
     out: { type: 'string', metavar: 'DIR', description: 'where to write selectivity.json and selectivity.svg (default: beside the checkpoint)' },
   }, argv);
   if (!args) return;
-  const loaded = await loadModel(args.checkpoint as string, args);
-  const data = await openTestData(loaded, args);
+  const checkpoint = await readCheckpoint(args.checkpoint as string, args);
+  const data = await openTestData(checkpoint, args);
+  const loaded = await instantiate(checkpoint);
   const bar = new ProgressBar('selectivity');
   const report = await measureSelectivity(loaded.model, data.test, data.numClasses, args['batch-size'] as number, (d, t) => bar.update(d, t));
   bar.done();
   const dir = (args.out as string | undefined) ?? dirname(args.checkpoint as string);
-  await writeFileAtomic(join(dir, 'selectivity.json'), JSON.stringify({ checkpoint: args.checkpoint, data: loaded.dataset, ...report }) + '\n');
-  await writeFileAtomic(join(dir, 'selectivity.svg'), selectivitySvg(report, `Class selectivity per block (${loaded.config.model}, α = ${loaded.config.alpha ?? '?'})`));
+  await writeFilesAtomic([
+    { path: join(dir, 'selectivity.svg'), data: selectivitySvg(report, `Class selectivity per block (${loaded.config.model}, α = ${loaded.config.alpha ?? '?'})`) },
+    { path: join(dir, 'selectivity.json'), data: resultJson({ checkpoint: args.checkpoint, data: loaded.dataset, ...report }, 'selectivity selectivity.json') },
+  ]);
   console.log(report.layerNames.map((n, i) => `${n.padEnd(10)} mean SI ${report.layers[i].toFixed(4)}`).join('\n'));
   console.log(`overall mean SI ${report.overall.toFixed(4)} over ${report.samples} images → ${join(dir, 'selectivity.json')}, selectivity.svg`);
   loaded.model.dispose();

@@ -1,35 +1,39 @@
 // `train`: trains ResNet20/ResNet18 on MNIST, CIFAR-10 or Tiny ImageNet into a run directory.
 import { resolve } from 'node:path';
+import { removeStaleTemps } from '../io/atomic.js';
+import { CACHE_DIR_HELP } from '../io/cache-dir.js';
 import { DirectoryStore } from '../io/store-node.js';
 import { DATASET_NAMES, MODEL_NAMES, type DatasetName, type ModelName } from '../models.js';
 import { openDataset } from '../datasets.js';
 import { ProgressBar, formatDuration } from '../progress.js';
-import { train, type TrainConfig } from '../train.js';
-import { parseArgs, UsageError, type OptionSpec } from './args.js';
+import { train, validateConfig, type TrainConfig } from '../train.js';
+import { asUsageError, parseArgs, type OptionSpec } from './args.js';
+import { startGpu } from './gpu.js';
 
 export const trainOptions: Record<string, OptionSpec> = {
   model: { type: 'string', choices: MODEL_NAMES, default: 'resnet20', description: 'architecture' },
   shortcut: { type: 'string', choices: ['A', 'B'], description: 'residual shortcut when the shape changes: A (subsample + zero-pad, the CIFAR classic) or B (1×1 conv + BN); default A for resnet20, B for resnet18' },
   data: { type: 'string', choices: DATASET_NAMES, default: 'mnist', description: 'dataset (mnist ships with the package; the others read the published files from --data-dir)' },
   'data-dir': { type: 'string', metavar: 'DIR', description: 'CIFAR-10 binary directory or Tiny ImageNet root' },
-  epochs: { type: 'number', default: 200, description: 'training epochs (docs/method.md §5: ~200 for CIFAR-10, ~90 for Tiny ImageNet)' },
-  'batch-size': { type: 'number', default: 128, description: 'minibatch size (the last partial batch of an epoch is dropped)' },
+  'cache-dir': { type: 'string', metavar: 'DIR', description: CACHE_DIR_HELP },
+  epochs: { type: 'number', integer: true, min: 1, default: 200, description: 'training epochs (docs/method.md §5: ~200 for CIFAR-10, ~90 for Tiny ImageNet)' },
+  'batch-size': { type: 'number', integer: true, min: 2, default: 128, description: 'minibatch size (the last partial batch of an epoch is dropped)' },
   lr: { type: 'number', default: 0.1, description: 'initial learning rate' },
   schedule: { type: 'string', choices: ['step', 'cosine', 'constant'], default: 'step', description: 'step: ÷10 at 50% and 75% of the epochs (100/150 of 200); cosine: annealed to 0 per step' },
   momentum: { type: 'number', default: 0.9, description: 'SGD momentum' },
   'weight-decay': { type: 'number', default: 5e-4, description: 'L2 weight decay on every parameter (PyTorch SGD semantics)' },
   nesterov: { type: 'boolean', default: false, description: 'Nesterov momentum' },
-  seed: { type: 'number', default: 0, description: 'seed for initialisation, data order and augmentation (same seed and data ⇒ same run)' },
+  seed: { type: 'number', integer: true, min: 0, default: 0, description: 'seed for initialisation, data order and augmentation (same seed and data ⇒ same run)' },
   alpha: { type: 'number', default: 0, description: 'selectivity regularizer: loss = CE − α·mean SI over all block outputs (α < 0 lowers selectivity)' },
-  'augment-padding': { type: 'number', description: 'random-crop zero padding in pixels (default: 2 for mnist, 4 otherwise; 0 disables)' },
+  'augment-padding': { type: 'number', integer: true, min: 0, description: 'random-crop zero padding in pixels (default: 2 for mnist, 4 otherwise; 0 disables)' },
   flip: { type: 'boolean', description: 'random horizontal flips (default: on for cifar10/tinyimagenet, off for mnist)' },
-  'limit-train': { type: 'number', description: 'use a fixed random subset of N training images (quick runs)' },
-  'limit-test': { type: 'number', description: 'use a fixed random subset of N test images' },
-  'eval-batch-size': { type: 'number', default: 256, description: 'batch size for evaluation' },
+  'limit-train': { type: 'number', integer: true, min: 1, description: 'use a fixed random subset of N training images (quick runs)' },
+  'limit-test': { type: 'number', integer: true, min: 1, description: 'use a fixed random subset of N test images' },
+  'eval-batch-size': { type: 'number', integer: true, min: 1, default: 256, description: 'batch size for evaluation' },
   out: { type: 'string', required: true, metavar: 'RUN_DIR', description: 'run directory (config.json, metrics.csv, checkpoint.safetensors, model.safetensors, result.json)' },
   resume: { type: 'boolean', default: false, description: 'continue the run in RUN_DIR from its last checkpoint' },
-  'checkpoint-every': { type: 'number', default: 100, description: 'also checkpoint every N steps within an epoch (0: epoch ends only)' },
-  'log-every': { type: 'number', default: 10, description: 'steps between metric read-backs for the progress bar' },
+  'checkpoint-every': { type: 'number', integer: true, min: 0, default: 100, description: 'also checkpoint every N steps within an epoch (0: epoch ends only)' },
+  'log-every': { type: 'number', integer: true, min: 1, default: 10, description: 'steps between metric read-backs for the progress bar' },
 };
 
 export function trainConfigFrom(args: Record<string, unknown>, augment: { padding: number; flip: boolean }): TrainConfig {
@@ -59,19 +63,22 @@ export function trainConfigFrom(args: Record<string, unknown>, augment: { paddin
 export async function trainCommand(argv: string[]): Promise<void> {
   const args = parseArgs('train', 'Train a ResNet with optional selectivity regularization; resumable, deterministic for a seed.', trainOptions, argv);
   if (!args) return;
-  for (const key of ['limit-train', 'limit-test', 'augment-padding', 'checkpoint-every', 'log-every'] as const) {
-    const v = args[key] as number | undefined;
-    if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new UsageError(`train --${key}: expected a non-negative integer, got ${v}`);
-  }
+  // Every setting is checked before anything is read or started (the augmentation defaults come
+  // with the dataset and are valid either way).
+  asUsageError(null, () => validateConfig(trainConfigFrom(args, { padding: 0, flip: false })));
   const bar = new ProgressBar('train');
   const dataset = await openDataset(args.data as DatasetName, {
     dataDir: args['data-dir'] as string | undefined,
+    cacheDir: args['cache-dir'] as string | undefined,
     limitTrain: args['limit-train'] as number | undefined,
     limitTest: args['limit-test'] as number | undefined,
     onProgress: (done, total, what) => bar.update(done, total, {}, what),
   });
   const config = trainConfigFrom(args, dataset.augment);
   const out = resolve(args.out as string);
+  // A run killed while writing leaves a temp file; this host's dead writers' are removed.
+  await removeStaleTemps(out);
+  await startGpu();
   const result = await train(config, {
     store: new DirectoryStore(out),
     train: dataset.train,

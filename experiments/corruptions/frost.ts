@@ -7,6 +7,7 @@
 // photographs). Without them, frost falls back to procedurally generated textures, which imitate
 // the photographs' look (bright, bluish ice needles in fans) but are not them: results then differ
 // from the published frost corruption, and a warning says so once per process.
+import { gpu } from '../../engine/device.js';
 import { randomBits, type Generator } from '../../engine/ops/random.js';
 import { empty, scope, tensor, type Tensor } from '../../engine/tensor.js';
 import { checkImages, mapsTensor, resampleMaps, roundHalfEven, shade } from './ops.js';
@@ -55,7 +56,8 @@ export function frostWithDraws(images: Tensor, textures: readonly Tensor[], draw
   });
 }
 
-let procedural: Tensor[] | null = null;
+/** The stand-ins, made once per device (a device lost and replaced needs its own). */
+let procedural: { device: GPUDevice; textures: Tensor[] } | null = null;
 let warned = false;
 
 /** The context's textures, or (with a one-time warning) the procedural stand-ins. */
@@ -65,8 +67,8 @@ export function frostTexturesFor(ctx: CorruptionContext): readonly Tensor[] {
     warned = true;
     console.warn(PROCEDURAL_FROST_NOTE);
   }
-  procedural ??= proceduralFrostTextures().map((t) => t.keep());
-  return procedural;
+  if (procedural?.device !== gpu().device) procedural = { device: gpu().device, textures: proceduralFrostTextures().map((t) => t.keep()) };
+  return procedural.textures;
 }
 
 export function frost(images: Tensor, imageWeight: number, frostWeight: number, scale: number, textures: readonly Tensor[], generator: Generator): Tensor {

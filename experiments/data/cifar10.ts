@@ -10,6 +10,8 @@ const SIZE = 32;
 const PIXELS = SIZE * SIZE;
 const IMAGE_BYTES = PIXELS * 3;
 export const CIFAR10_RECORD_BYTES = 1 + IMAGE_BYTES;
+/** Records in each published batch file (data_batch_1..5.bin and test_batch.bin). */
+export const CIFAR10_RECORDS_PER_FILE = 10_000;
 export const CIFAR10_TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'] as const;
 export const CIFAR10_TEST_FILE = 'test_batch.bin';
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
@@ -27,23 +29,35 @@ function resolveDir(dir: string): string {
   if (missing.length) {
     const present = readdirSync(root).sort();
     throw new Error(
-      `CIFAR-10: missing ${missing.join(', ')} in ${root}` +
-        `\n  expected the binary version: ${expected.join(', ')} (in the directory or in its cifar-10-batches-bin/)` +
-        `\n  found: ${present.length ? present.join(', ') : '(empty directory)'}`,
+      `CIFAR-10: missing ${missing.join(', ')} in ${root}; expected the binary version: ${expected.join(', ')} (in the directory or in its cifar-10-batches-bin/); found: ${present.length ? present.join(', ') : '(empty directory)'}`,
     );
   }
   return root;
 }
 
+export interface Cifar10Options {
+  /**
+   * Records each file must hold: the published 10,000 (default), or 'any' positive whole number
+   * (small test fixtures).
+   */
+  recordsPerFile?: number | 'any';
+}
+
 /** Parses whole batch files into NHWC images and labels. */
-function readBatches(root: string, files: readonly string[]): { images: Uint8Array; labels: Int32Array } {
+function readBatches(root: string, files: readonly string[], recordsPerFile: number | 'any'): { images: Uint8Array; labels: Int32Array } {
+  const expected = recordsPerFile === 'any' ? '' : ` (the published file holds ${recordsPerFile.toLocaleString('en')} records of ${CIFAR10_RECORD_BYTES.toLocaleString('en')} bytes: ${(recordsPerFile * CIFAR10_RECORD_BYTES).toLocaleString('en')} bytes)`;
   const sizes = files.map((f) => {
     const path = join(root, f);
-    const bytes = statSync(path).size;
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new Error(`CIFAR-10: ${path} is not a file`);
+    const bytes = stat.size;
+    if (bytes === 0) throw new Error(`CIFAR-10: ${path} is empty${expected}`);
     if (bytes % CIFAR10_RECORD_BYTES !== 0) {
-      throw new Error(`CIFAR-10: ${path} is truncated: ${bytes} bytes is not a whole number of ${CIFAR10_RECORD_BYTES}-byte records`);
+      throw new Error(`CIFAR-10: ${path} is truncated: ${bytes} bytes is not a whole number of ${CIFAR10_RECORD_BYTES}-byte records${expected}`);
     }
-    return bytes / CIFAR10_RECORD_BYTES;
+    const records = bytes / CIFAR10_RECORD_BYTES;
+    if (recordsPerFile !== 'any' && records !== recordsPerFile) throw new Error(`CIFAR-10: ${path} holds ${records} records${expected}`);
+    return records;
   });
   const n = sizes.reduce((a, b) => a + b, 0);
   const images = new Uint8Array(n * IMAGE_BYTES);
@@ -86,14 +100,15 @@ function classNames(root: string): readonly string[] {
 /**
  * Loads CIFAR-10 from `dir` (the directory holding the .bin files, or the one containing
  * `cifar-10-batches-bin/`): train = data_batch_1..5 in order (50,000), test = test_batch (10,000).
- * Errors name the path: a missing directory or file (listing what is there), a file that is not a
- * whole number of records, a label ≥ 10.
+ * Errors name the path: a missing directory or file (listing what is there), an empty file, one
+ * that is not a whole number of records or not the published 10,000, a label ≥ 10.
  */
-export function loadCifar10(dir: string): { train: ImageDataset; test: ImageDataset } {
+export function loadCifar10(dir: string, options: Cifar10Options = {}): { train: ImageDataset; test: ImageDataset } {
+  const recordsPerFile = options.recordsPerFile ?? CIFAR10_RECORDS_PER_FILE;
   const root = resolveDir(dir);
   const names = classNames(root);
-  const train = readBatches(root, CIFAR10_TRAIN_FILES);
-  const test = readBatches(root, [CIFAR10_TEST_FILE]);
+  const train = readBatches(root, CIFAR10_TRAIN_FILES, recordsPerFile);
+  const test = readBatches(root, [CIFAR10_TEST_FILE], recordsPerFile);
   return {
     train: new InMemoryDataset('cifar10-train', SIZE, SIZE, 10, train.images, train.labels, names),
     test: new InMemoryDataset('cifar10-test', SIZE, SIZE, 10, test.images, test.labels, names),

@@ -12,11 +12,13 @@
 // in the tree's root); without one, the sorted wnid directories (which do not match the clean
 // label order, so a model's predictions would be compared against other classes). Images are in
 // label order, files sorted by name within a class. The first load decodes the JPEGs into a cache
-// (`<dir>/.cache/<corruption>-<severity>.{u8,labels.i32,json}`), as the clean loader does.
-import { writeFileAtomicWith } from '../io/atomic.js';
+// (`<cache dir>/<corruption>-<severity>.{u8,labels.i32,json}`; io/cache-dir.ts picks the folder), as
+// the clean loader does.
+import { removeStaleTempsOf, writeFileAtomicWith } from '../io/atomic.js';
+import { cacheDirFor } from '../io/cache-dir.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJpegOfSize } from '../io/jpeg.js';
 import { nodeJpegDecoder } from '../io/jpeg-node.js';
@@ -24,7 +26,7 @@ import { BENCHMARK_CORRUPTIONS, CORRUPTION_NAMES, checkCorruptionName, checkSeve
 import { openNpy, type NpyFile } from '../io/npy-node.js';
 import { formatShape } from '../io/npy.js';
 import { checkRead, type ImageDataset } from './dataset.js';
-import { CachedImageDataset, TINY_IMAGENET_SIZE } from './tinyimagenet.js';
+import { CachedImageDataset, TINY_IMAGENET_SIZE, prepareCacheDir } from './tinyimagenet.js';
 
 export const SEVERITIES = [1, 2, 3, 4, 5] as const;
 /** Written by `corrupt` beside the .npy files. */
@@ -254,7 +256,7 @@ export interface TinyImageNetCOptions {
   wnidsFile?: string;
   /** Human-readable class names, in wnid order. */
   classNames?: readonly string[];
-  /** Where cache files go (default `<dir>/.cache`). */
+  /** Where cache files go (default: cacheDirFor(dir), io/cache-dir.ts). */
   cacheDir?: string;
   onProgress?: (done: number, total: number) => void;
 }
@@ -301,7 +303,9 @@ async function checkCache(base: string, corruption: string, severity: number, wn
     const raw = await readFile(`${base}.labels.i32`);
     if (raw.length !== m.count * 4) return `${base}.labels.i32 has the wrong size`;
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    return Int32Array.from({ length: m.count }, (_, i) => view.getInt32(i * 4, true));
+    const labels = Int32Array.from({ length: m.count }, (_, i) => view.getInt32(i * 4, true));
+    const bad = labels.findIndex((l) => l < 0 || l >= wnids.length);
+    return bad < 0 ? labels : `${base}.labels.i32: label ${labels[bad]} at ${bad} is outside [0, ${wnids.length})`;
   } catch {
     return 'cache files missing';
   }
@@ -354,7 +358,7 @@ export async function loadTinyImageNetC(dir: string, corruption: string, severit
   h.update(`v${TINY_IMAGENET_C_CACHE_VERSION}\n${wnids.join('\n')}\n`);
   entries.forEach((e, i) => h.update(`${e.path.slice(dir.length)}\t${e.label}\t${sizes[i]}\n`));
   const fp = { files: entries.length, bytes: sizes.reduce((a, b) => a + b, 0), sha256: h.digest('hex') };
-  const cacheDir = options.cacheDir ?? join(dir, '.cache');
+  const cacheDir = cacheDirFor(dir, options.cacheDir);
   const base = join(cacheDir, `${name}-${severity}`);
   const classNames = options.classNames ?? wnids;
   const make = (labels: Int32Array, status: 'built' | 'reused', reason: string) =>
@@ -362,7 +366,8 @@ export async function loadTinyImageNetC(dir: string, corruption: string, severit
   const cached = await checkCache(base, name, severity, wnids, fp);
   if (typeof cached !== 'string') return make(cached, 'reused', 'fingerprint matches the source');
 
-  await mkdir(cacheDir, { recursive: true });
+  await prepareCacheDir(cacheDir, 'Tiny-ImageNet-C');
+  for (const ext of ['u8', 'labels.i32', 'json']) await removeStaleTempsOf(`${base}.${ext}`);
   await unlink(`${base}.json`).catch(() => undefined);
   const total = entries.length;
   const labels = Int32Array.from(entries, (e) => e.label);

@@ -7,7 +7,9 @@
 // Decoding 110k JPEGs takes a while, so the first load writes one raw uint8 NHWC file per split to
 // a cache directory; later loads read samples from it on demand through a file handle (the train
 // split is 100,000 × 12,288 bytes ≈ 1.2 GB and is never held in memory).
-import { writeFileAtomicWith } from '../io/atomic.js';
+import { removeStaleTempsOf, syncDirectory, writeFileAtomicWith } from '../io/atomic.js';
+import { cacheDirFor } from '../io/cache-dir.js';
+import { hostId } from '../io/host.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -31,7 +33,7 @@ export type Split = 'train' | 'val';
 export type CacheStatus = 'built' | 'reused';
 
 export interface TinyImageNetOptions {
-  /** Where the cache files go (default `<dir>/.cache`). */
+  /** Where the cache files go (default: cacheDirFor(dir), io/cache-dir.ts). */
   cacheDir?: string;
   /** Called while a split's cache is being built, after each group of decoded images. */
   onProgress?: (done: number, total: number, split: Split) => void;
@@ -286,31 +288,18 @@ async function checkCache(paths: CachePaths, split: Split, wnids: string[], fp: 
   return { labels };
 }
 
-function pidAlive(pid: number): boolean {
+/**
+ * Creates the cache folder, or says in one line why it cannot be used (a read-only dataset mount
+ * without --cache-dir, a file in the way).
+ */
+export async function prepareCacheDir(cacheDir: string, what: string): Promise<void> {
+  const probe = join(cacheDir, `.write-test-${hostId()}-${process.pid}`);
   try {
-    process.kill(pid, 0);
-    return true;
+    await mkdir(cacheDir, { recursive: true });
+    await (await open(probe, 'w')).close();
+    await unlink(probe);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temporary files left by builds whose process has died. */
-async function removeStaleTemps(cacheDir: string, split: Split): Promise<void> {
-  const re = new RegExp(`^${split}\\.(u8|labels\\.i32|json)\\.tmp-(\\d+)$`);
-  for (const f of readdirSync(cacheDir)) {
-    const m = re.exec(f);
-    if (m && Number(m[2]) !== process.pid && !pidAlive(Number(m[2]))) await unlink(join(cacheDir, f)).catch(() => undefined);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    await fh.sync().catch(() => undefined);
-    await fh.close();
-  } catch {
-    // Not every platform can open or fsync a directory; the renames are still atomic.
+    throw new Error(`${what}: cannot write the decode cache in ${cacheDir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --cache-dir DIR with a writable folder`);
   }
 }
 
@@ -324,8 +313,8 @@ function decodeInto(decoder: JpegDecoder, path: string, data: Uint8Array, out: U
 }
 
 async function buildCache(dir: string, paths: CachePaths, cacheDir: string, split: Split, entries: SourceEntry[], wnids: string[], fp: Fingerprint, onProgress?: TinyImageNetOptions['onProgress']): Promise<Int32Array> {
-  await mkdir(cacheDir, { recursive: true });
-  await removeStaleTemps(cacheDir, split);
+  await prepareCacheDir(cacheDir, 'Tiny ImageNet');
+  for (const path of Object.values(paths)) await removeStaleTempsOf(path);
   // The manifest goes first and comes back last, so a crash in between never leaves a manifest
   // that vouches for mismatched data.
   await unlink(paths.manifest).catch(() => undefined);
@@ -379,7 +368,7 @@ async function buildCache(dir: string, paths: CachePaths, cacheDir: string, spli
   await writeFileAtomicWith(paths.manifest, async (fh) => {
     await fh.writeFile(JSON.stringify(manifest, null, 2) + '\n');
   });
-  await syncDir(cacheDir);
+  await syncDirectory(cacheDir);
   return labels;
 }
 
@@ -422,7 +411,7 @@ async function loadSplit(dir: string, cacheDir: string, split: Split, wnids: str
  */
 export async function loadTinyImageNet(dir: string, options: TinyImageNetOptions = {}): Promise<{ train: CachedImageDataset; val: CachedImageDataset }> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`directory ${dir} does not exist`);
-  const cacheDir = options.cacheDir ?? join(dir, '.cache');
+  const cacheDir = cacheDirFor(dir, options.cacheDir);
   const wnids = readWnids(dir);
   const classNames = readClassNames(dir, wnids);
   const train = await loadSplit(dir, cacheDir, 'train', wnids, classNames, options);

@@ -17,6 +17,7 @@ import { layoutProblems } from './layouts.js';
 import { extractTar } from './tar.js';
 import { ArchiveError } from './target.js';
 import { extractZip } from './zip.js';
+import { hostId } from '../io/host.js';
 
 export interface DatasetDownloadOptions {
   /** The folder that receives `<archive.folder>`. */
@@ -157,7 +158,8 @@ export async function downloadDataset(archive: PublishedArchive, options: Datase
   log(archive.md5 ? `${basename(path)}: MD5 ${digest.md5} matches the published checksum` : `${basename(path)}: no published checksum; SHA-256 ${digest.sha256} (the layout is checked after extraction)`);
 
   // 3. Extract into a temporary folder, check the layout, record, rename into place.
-  const temp = join(options.to, `.${archive.folder}.extracting-${process.pid}`);
+  // Named by host and PID: workers on several machines may unpack into one shared folder.
+  const temp = join(options.to, `.${archive.folder}.extracting-${hostId()}-${process.pid}`);
   await rm(temp, { recursive: true, force: true });
   await mkdir(temp);
   try {

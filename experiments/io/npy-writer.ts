@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { syncDirectory, tempPathFor } from './atomic.js';
 import { encodeNpy, formatShape, type NpyArrayMap, type NpyDType } from './npy.js';
 
 const DESCR: Record<NpyDType, string> = { uint8: '|u1', int32: '<i4', int64: '<i8', float32: '<f4', float64: '<f8' };
@@ -41,30 +42,6 @@ export function npyHeader(dtype: NpyDType, shape: readonly number[]): Uint8Array
   return out;
 }
 
-/** Removes `<prefix>.tmp-<pid>` files whose writing process has died. */
-export async function removeStaleTemps(path: string): Promise<void> {
-  const dir = dirname(path);
-  const base = path.slice(dir.length + 1);
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(`${base}.tmp-`)) continue;
-    const pid = Number(name.slice(base.length + 5));
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) await fsp.rm(`${dir}/${name}`, { force: true }).catch(() => undefined);
-  }
-}
-
 /** Writes one .npy file row block by row block; see the module comment. */
 export class NpyWriter<D extends NpyDType = NpyDType> {
   private written: Uint8Array;
@@ -82,12 +59,12 @@ export class NpyWriter<D extends NpyDType = NpyDType> {
     this.written = new Uint8Array(shape[0]);
   }
 
-  /** Creates `<path>.tmp-<pid>` holding the header, sized for the whole array. */
+  /** Creates `<path>.tmp-<host>-<pid>` holding the header, sized for the whole array. */
   static async create<D extends NpyDType>(path: string, dtype: D, shape: readonly number[]): Promise<NpyWriter<D>> {
     if (shape.length < 1 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`${path}: NpyWriter needs a shape of non-negative integers with at least one axis, got ${formatShape(shape)}`);
     const header = npyHeader(dtype, shape);
     const rowElements = shape.slice(1).reduce((a, b) => a * b, 1);
-    const tmp = `${path}.tmp-${process.pid}`;
+    const tmp = tempPathFor(path);
     await fsp.mkdir(dirname(path), { recursive: true });
     const handle = await fsp.open(tmp, 'w');
     try {
@@ -147,13 +124,7 @@ export class NpyWriter<D extends NpyDType = NpyDType> {
       await fsp.rm(this.tmpPath, { force: true }).catch(() => undefined);
       throw new Error(`${this.path}: cannot commit: ${(e as Error).message}`, { cause: e });
     }
-    try {
-      const dir = await fsp.open(dirname(this.path), 'r');
-      await dir.sync().catch(() => undefined);
-      await dir.close();
-    } catch {
-      // Folders cannot be opened on every platform; the rename is still atomic.
-    }
+    await syncDirectory(dirname(this.path));
   }
 
   /** Discards the temp file. */
