@@ -7,14 +7,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
+import { tryClaim } from '../claim.js';
+import { createFileExclusive, writeFileAtomic } from '../io/atomic.js';
 import { DATASET_NAMES, type DatasetName } from '../models.js';
 import { formatDuration } from '../progress.js';
 import { collectSweep } from '../report/collect.js';
 import { buildReport, findingSentence, formatP } from '../report/report.js';
 import { evaluateFindings, type FindingResult } from '../study/findings.js';
 import { measurementsFor, PROTOCOLS, TRAIN_STAGE, type StudyProtocol } from '../study/protocol.js';
-import { RUNS_DIR, parseShard, planRuns, shardOf } from '../sweep.js';
+import { CLAIMS_DIR, RUNS_DIR, parseShard, planRuns, shardOf } from '../sweep.js';
 import { METRICS_FILE, RESULT_FILE } from '../train.js';
 import { parseArgs, UsageError, type OptionSpec } from './args.js';
 
@@ -182,9 +183,15 @@ export async function studyCommand(argv: string[]): Promise<void> {
   // Every worker must measure the same way; the configuration is recorded once and checked after.
   const recorded = { data: dataset, protocol: { ...protocol, summary: undefined }, corruptionSource: corruptionSource ?? null };
   const configPath = join(dir, STUDY_CONFIG_FILE);
-  if (existsSync(configPath)) {
-    const previous = JSON.parse(await readFile(configPath, 'utf8'));
-    if (JSON.stringify(previous.study) !== JSON.stringify(JSON.parse(JSON.stringify(recorded)))) {
+  // Created exclusively, so racing first workers cannot both write it; the others compare.
+  if (!(await createFileExclusive(configPath, JSON.stringify({ study: recorded, created: new Date().toISOString() }, null, 2) + '\n'))) {
+    let previous;
+    try {
+      previous = JSON.parse(await readFile(configPath, 'utf8')).study;
+    } catch (e) {
+      throw new UsageError(`${configPath} cannot be read as a study record (${(e as Error).message}); is ${dir} a study directory?`);
+    }
+    if (JSON.stringify(previous) !== JSON.stringify(JSON.parse(JSON.stringify(recorded)))) {
       throw new UsageError(`${dir} holds a study with a different configuration (${configPath}); use another --out, or the same settings`);
     }
   }
@@ -200,22 +207,39 @@ export async function studyCommand(argv: string[]): Promise<void> {
     const codes = await Promise.all(children);
     if (codes.some((c) => c !== 0)) throw new Error(`study: ${codes.filter((c) => c !== 0).length} of ${jobs} worker processes failed`);
   } else {
-    if (!existsSync(configPath)) await writeFileAtomic(configPath, JSON.stringify({ study: recorded, created: new Date().toISOString() }, null, 2) + '\n');
     const trainArgs = Object.entries(protocol.train).flatMap(([k, v]) => [`--${k}`, String(v)]);
     console.log(`study ${dir}: ${runs.length} networks (α ${protocol.alphas.join(', ')} × seeds ${protocol.seeds.join(', ')})`);
     await runCommand('sweep', ['--data', dataset, ...(dataDir ? ['--data-dir', dataDir] : []), ...trainArgs, '--alphas', protocol.alphas.join(','), '--seeds', protocol.seeds.join(','), '--shard', `${shard.index}/${shard.count}`, '--out', dir]);
     const mine = shardOf(runs, shard);
     for (const [i, run] of mine.entries()) {
+      const tag = `[${i + 1}/${mine.length}] ${run.name}`;
       const runDir = join(dir, RUNS_DIR, run.name);
       const checkpoint = join(runDir, 'model.safetensors');
-      for (const m of measurementsFor(checkpoint, { protocol, corruptionSource, dataDir })) {
-        if (existsSync(join(runDir, m.file))) continue;
-        console.log(`\n[${i + 1}/${mine.length}] ${run.name}: ${m.stage}`);
-        const t0 = performance.now();
-        await runCommand(m.command, m.argv);
-        const timings = await readTimings(runDir);
-        timings[m.stage] = (performance.now() - t0) / 1000;
-        await writeFileAtomic(join(runDir, TIMINGS_FILE), JSON.stringify(timings, null, 2) + '\n');
+      const todo = measurementsFor(checkpoint, { protocol, corruptionSource, dataDir }).filter((m) => !existsSync(join(runDir, m.file)));
+      if (todo.length === 0) continue;
+      if (!existsSync(join(runDir, RESULT_FILE))) {
+        console.log(`${tag}: training not finished (another worker holds it), measurements left for later`);
+        continue;
+      }
+      // One worker measures a network at a time, whatever the shards say.
+      const attempt = await tryClaim(join(dir, CLAIMS_DIR), `${run.name}.measure`, { note: `study shard ${shard.index}/${shard.count}` });
+      if (!attempt.acquired) {
+        console.log(`${tag}: measurements ${attempt.reason}, skipped`);
+        continue;
+      }
+      try {
+        for (const m of todo) {
+          if (existsSync(join(runDir, m.file))) continue;
+          if (attempt.claim.signal.aborted) throw attempt.claim.signal.reason;
+          console.log(`\n${tag}: ${m.stage}`);
+          const t0 = performance.now();
+          await runCommand(m.command, m.argv);
+          const timings = await readTimings(runDir);
+          timings[m.stage] = (performance.now() - t0) / 1000;
+          await writeFileAtomic(join(runDir, TIMINGS_FILE), JSON.stringify(timings, null, 2) + '\n');
+        }
+      } finally {
+        await attempt.claim.release();
       }
     }
   }
