@@ -68,7 +68,7 @@ export interface Figure {
 const fmt = (v: number | null | undefined, digits = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
 
-/** p-values as a reader expects them: three significant digits, or "< 0.0001". */
+/** p-values as a reader expects them: two significant digits, or "< 0.0001". */
 export function formatP(p: number | null): string {
   if (p === null || !Number.isFinite(p)) return '–';
   return p < 1e-4 ? '< 0.0001' : p.toPrecision(2);
@@ -77,8 +77,10 @@ export function formatP(p: number | null): string {
 /** One sentence stating a finding's statistic, interval, p-value, n and verdict. */
 export function findingSentence(f: FindingResult): string {
   const stat = f.statistic === 'spearman' ? `ρ = ${fmt(f.value, 2)}` : `mean paired difference ${fmt(f.value, 2)}`;
-  const holmText = f.pHolm === null ? '' : `, Holm-adjusted ${formatP(f.pHolm)}`;
-  return `${f.id}: ${stat} (95% CI ${fmt(f.ci95[0], 2)} to ${fmt(f.ci95[1], 2)}), p = ${formatP(f.pValue)}${holmText}, n = ${f.n} networks: ${f.verdict}${f.note ? ` (${f.note})` : ''}.`;
+  // "p = 0.40" but "p < 0.0001", never "p = < 0.0001".
+  const pIs = (p: number | null) => (formatP(p).startsWith('<') ? formatP(p) : `= ${formatP(p)}`);
+  const holmText = f.pHolm === null ? '' : `, Holm-adjusted p ${pIs(f.pHolm)}`;
+  return `${f.id}: ${stat} (95% CI ${fmt(f.ci95[0], 2)} to ${fmt(f.ci95[1], 2)}), p ${pIs(f.pValue)}${holmText}, n = ${f.n} networks: ${f.verdict}${f.note ? ` (${f.note})` : ''}.`;
 }
 
 /** Mean and standard deviation over seeds per α of a per-run value: [α, mean, sd] points. */
