@@ -18,15 +18,19 @@ export interface BatchNormOptions {
   relu?: boolean;
 }
 
-// Rows per thread in the statistics passes: enough threads for the device, enough rows per thread
-// to amortise the second pass.
+// Threads of the statistics passes: enough for the device, with enough rows per thread to amortise
+// the pass that sums their partials.
 const TARGET_THREADS = 4096;
+// Threads of the element-wise passes (grid-stride loops): each handles count / threads elements.
+const ELEMENTWISE_THREADS = 16384;
 
-function chunking(R: number, C: number): { chunk: number; chunks: number } {
-  const chunks = Math.max(1, Math.min(Math.ceil(TARGET_THREADS / C), Math.ceil(R / 16)));
-  const chunk = Math.ceil(R / chunks);
-  return { chunk, chunks: Math.ceil(R / chunk) };
+/** Partial sums per channel: thread s of a channel sums rows s, s + chunks, s + 2·chunks, … */
+function chunking(R: number, C: number): { chunks: number } {
+  return { chunks: Math.max(1, Math.min(Math.ceil(TARGET_THREADS / C), Math.ceil(R / 16))) };
 }
+
+/** Grid-stride thread count for `count` elements of C channels: a multiple of C, so each thread keeps one channel. */
+const strideFor = (count: number, C: number): number => C * Math.max(1, Math.min(Math.ceil(count / C), Math.ceil(ELEMENTWISE_THREADS / C)));
 
 /** Channels one thread takes at once: a vec4 of them when C allows. */
 const channelLanes = (C: number): number => (C % 4 === 0 ? 4 : 1);
@@ -35,23 +39,25 @@ const channelLanes = (C: number): number => (C % 4 === 0 ? 4 : 1);
 function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string, relu = false): Tensor {
   const y = empty(x.shape);
   const w = channelLanes(C);
-  run(channelAffine(w === 4, relu), { x, coef, y }, { count: x.size / w, C: C / w, a, b }, bnWorkgroups(x.size / w), label);
+  const stride = strideFor(x.size / w, C / w);
+  run(channelAffine(w === 4, relu), { x, coef, y }, { count: x.size / w, C: C / w, stride, a, b }, bnWorkgroups(stride), label);
   return y;
 }
 
 /** Gradients of batch norm given dy, x and the statistics used in the forward pass. */
 function backwardKernels(dy: Tensor, x: Tensor, y: Tensor | null, gamma: Tensor, stats: Tensor, R: number, C: number, label: string): { dx: Tensor; grads: Tensor } {
   const w = channelLanes(C);
-  const { chunk, chunks } = chunking(R, C / w);
+  const { chunks } = chunking(R, C / w);
   const partial = empty([chunks, 2, C]);
   const mask: Record<string, Tensor> = y ? { y } : {};
-  run(bnPartialGrad(!!y, w === 4), { dy, x, ...mask, stats, partial }, { R, C: C / w, chunk, chunks }, bnWorkgroups((chunks * C) / w), `${label} backward (partial)`);
+  run(bnPartialGrad(!!y, w === 4), { dy, x, ...mask, stats, partial }, { R, C: C / w, chunks }, bnWorkgroups((chunks * C) / w), `${label} backward (partial)`);
   const grads = empty([2, C]);
   const coef = empty([3, C]);
   run(bnFinalizeGrad, { partial, gamma, stats, grads, coef }, { R, C, chunks }, bnWorkgroups(C), `${label} backward (finalize)`);
   partial.dispose();
   const dx = empty(x.shape);
-  run(bnApplyGrad(w === 4, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
+  const stride = strideFor(x.size / w, C / w);
+  run(bnApplyGrad(w === 4, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w, stride }, bnWorkgroups(stride), `${label} backward (dx)`);
   coef.dispose();
   return { dx, grads };
 }
@@ -90,9 +96,9 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   const stats = empty([5, C]);
   if (training) {
     const w = channelLanes(C);
-    const { chunk, chunks } = chunking(R, C / w);
+    const { chunks } = chunking(R, C / w);
     const partial = empty([chunks, 2, C]);
-    run(bnPartialStats(w === 4), { x, partial }, { R, C: C / w, chunk, chunks }, bnWorkgroups((chunks * C) / w), `${label} (partial stats)`);
+    run(bnPartialStats(w === 4), { x, partial }, { R, C: C / w, chunks }, bnWorkgroups((chunks * C) / w), `${label} (partial stats)`);
     run(bnFinalizeStats, { partial, x, gamma, beta, stats, runningMean, runningVar }, { R, C, chunks, eps, momentum, updateRunning: 1 }, bnWorkgroups(C), `${label} (finalize stats)`);
     partial.dispose();
   } else {

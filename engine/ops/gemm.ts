@@ -65,6 +65,14 @@ export const DEFAULT_TILE: TileShape = { tm: 4, tn: 32 };
 /** "4×32", or "8×8 shared" for a shared-memory tile. */
 export const tileName = (t: TileShape) => `${t.tm}×${t.tn}${t.shared ? ' shared' : ''}`;
 
+/** The candidate a name like "4x32", "4×32", "8x8s" or "8×8 shared" stands for; throws naming the candidates otherwise. */
+export function parseTile(text: string): TileShape {
+  const m = /^(\d+)\s*[x×]\s*(\d+)\s*(s|shared)?$/.exec(text.trim());
+  const found = m && TILE_CANDIDATES.find((c) => c.tm === Number(m[1]) && c.tn === Number(m[2]) && !!c.shared === !!m[3]);
+  if (!found) throw new Error(`tile '${text}': expected one of ${TILE_CANDIDATES.map(tileName).join(', ')} (a shared-memory tile as e.g. 8x8s)`);
+  return { ...found };
+}
+
 let tile: TileShape = DEFAULT_TILE;
 
 /**
