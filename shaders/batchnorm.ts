@@ -135,14 +135,16 @@ export const bnEvalStats: Program = {
 };
 
 /**
- * y[r, c] = x[r, c]·coef[a·C + c] + coef[b·C + c], optionally ReLU; vectorised over channels when C % 4 == 0.
- * `a`/`b` pick rows of the packed coefficient tensor (uniforms), so one kernel serves every use.
+ * y[r, c] = x[r, c]·coef[a·C + c] + coef[b·C + c] (+ res[r, c]), optionally ReLU; vectorised over
+ * channels when C % 4 == 0. `a`/`b` pick rows of the packed coefficient tensor (uniforms), so one
+ * kernel serves every use; `residual` adds a same-shaped tensor before the ReLU (a ResNet block's
+ * skip connection), saving the separate add pass.
  */
-export function channelAffine(vec4: boolean, relu: boolean): Program {
+export function channelAffine(vec4: boolean, relu: boolean, residual = false): Program {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   return {
-    key: `channel_affine_${vec4 ? 4 : 1}${relu ? '_relu' : ''}`,
-    bindings: [{ name: 'x', access: 'read', element: T }, { name: 'coef', access: 'read', element: T }, { name: 'y', access: 'read_write', element: T }],
+    key: `channel_affine_${vec4 ? 4 : 1}${relu ? '_relu' : ''}${residual ? '_res' : ''}`,
+    bindings: [{ name: 'x', access: 'read', element: T }, ...(residual ? [{ name: 'res', access: 'read' as const, element: T }] : []), { name: 'coef', access: 'read', element: T }, { name: 'y', access: 'read_write', element: T }],
     uniforms: [u32('count'), u32('C'), u32('stride'), u32('a'), u32('b')],
     workgroupSize: WG,
     source: () => `${header}
@@ -151,7 +153,7 @@ export function channelAffine(vec4: boolean, relu: boolean): Program {
   let scale = coef[params.a * params.C + c];
   let shift = coef[params.b * params.C + c];
   for (var i = g; i < params.count; i += params.stride) {
-    let v = x[i] * scale + shift;
+    let v = x[i] * scale + shift${residual ? ' + res[i]' : ''};
     y[i] = ${relu ? `max(v, ${T}())` : 'v'};
   }
 }`,

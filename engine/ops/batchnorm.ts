@@ -16,6 +16,11 @@ export interface BatchNormOptions {
   eps?: number;
   /** Apply ReLU to the output in the same pass (and mask the gradient inside the backward kernels). */
   relu?: boolean;
+  /**
+   * Added to the normalised value before the ReLU, in the same pass: relu(BN(x) + residual), a ResNet
+   * block's end. Same shape as x; it receives the (masked) output gradient.
+   */
+  residual?: Tensor;
 }
 
 // Threads of the statistics passes: enough for the device, with enough rows per thread to amortise
@@ -36,11 +41,11 @@ const strideFor = (count: number, C: number): number => C * Math.max(1, Math.min
 const channelLanes = (C: number): number => (C % 4 === 0 ? 4 : 1);
 
 /** y[r, c] = x[r, c]·coef[a, c] + coef[b, c] (then ReLU) for x viewed as [R, C]. */
-function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string, relu = false): Tensor {
+function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string, relu = false, residual?: Tensor): Tensor {
   const y = empty(x.shape);
   const w = channelLanes(C);
   const stride = strideFor(x.size / w, C / w);
-  run(channelAffine(w === 4, relu), { x, coef, y }, { count: x.size / w, C: C / w, stride, a, b }, bnWorkgroups(stride), label);
+  run(channelAffine(w === 4, relu, !!residual), { x, coef, y, ...(residual ? { res: residual } : {}) }, { count: x.size / w, C: C / w, stride, a, b }, bnWorkgroups(stride), label);
   return y;
 }
 
@@ -90,8 +95,12 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
     if (t.rank !== 1 || t.shape[0] !== C) throw new Error(`${op}: ${name} must have shape [${C}] for input ${x.describe()}, got ${t.describe()}`);
   }
   const R = x.size / C;
-  const { momentum = 0.1, eps = 1e-5, training, relu = false } = options;
-  const label = `${op}${relu ? '+relu' : ''} ${shapes(x)}${training ? '' : ' eval'}`;
+  const { momentum = 0.1, eps = 1e-5, training, relu = false, residual } = options;
+  if (residual) {
+    assertDType(op, residual, 'f32');
+    if (residual.shape.length !== x.shape.length || residual.shape.some((d, i) => d !== x.shape[i])) throw new Error(`${op}: residual must have the input's shape ${shapes(x)}, got ${residual.describe()}`);
+  }
+  const label = `${op}${residual ? '+residual' : ''}${relu ? '+relu' : ''} ${shapes(x)}${training ? '' : ' eval'}`;
   if (training && R < 2) throw new Error(`${op}: training mode needs more than one value per channel, got ${x.describe()}`);
   const stats = empty([5, C]);
   if (training) {
@@ -104,29 +113,39 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   } else {
     run(bnEvalStats, { gamma, beta, runningMean, runningVar, stats }, { C, eps }, bnWorkgroups(C), `${label} (stats)`);
   }
-  const y = affine(x, stats, C, 2, 3, label, relu);
-  const result = record(op, [x, gamma, beta], y, relu ? [x, stats, y] : [x, stats], (dy, [sx, sstats, sy]) => {
-    const evalDx = () => {
-      // Eval mode is a per-channel affine map: dx = dy·γ/σ (row 4 of stats is zeros).
-      const masked = sy ? mapRaw(RELU_MASK, [dy, sy]) : dy;
-      const dx = affine(masked, sstats, C, 2, 4, `${label} backward (dx)`);
-      if (masked !== dy) masked.dispose();
-      return dx;
-    };
-    if (!training && !gamma.requiresGrad && !beta.requiresGrad) return [evalDx(), null, null];
-    const { dx, grads } = backwardKernels(dy, sx, sy ?? null, gamma, sstats, R, C, label);
-    const [dg, db] = paramGrads(grads, C, gamma, beta);
-    grads.dispose();
-    if (!training) {
-      // In eval mode statistics are constants: dx is the affine map, not the batch-coupled gradient.
-      dx.dispose();
-      return [x.requiresGrad ? evalDx() : null, dg, db];
-    }
-    if (!x.requiresGrad) {
-      dx.dispose();
-      return [null, dg, db];
-    }
-    return [dx, dg, db];
+  const y = affine(x, stats, C, 2, 3, label, relu, residual);
+  const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
+  const result = record(op, inputs, y, relu ? [x, stats, y] : [x, stats], (dyOut, [sx, sstats, syOut]) => {
+    // With a residual, the ReLU's mask is applied once here: the residual and the normalised branch
+    // both take the masked gradient. Without one, the backward kernels apply it as they read dy.
+    const dy = residual && syOut ? mapRaw(RELU_MASK, [dyOut, syOut]) : dyOut;
+    const sy = residual ? undefined : syOut;
+    const dres = residual?.requiresGrad ? dy.view(dy.shape) : null;
+    const grads = ((): (Tensor | null)[] => {
+      const evalDx = () => {
+        // Eval mode is a per-channel affine map: dx = dy·γ/σ (row 4 of stats is zeros).
+        const masked = sy ? mapRaw(RELU_MASK, [dy, sy]) : dy;
+        const dx = affine(masked, sstats, C, 2, 4, `${label} backward (dx)`);
+        if (masked !== dy) masked.dispose();
+        return dx;
+      };
+      if (!training && !gamma.requiresGrad && !beta.requiresGrad) return [evalDx(), null, null];
+      const { dx, grads } = backwardKernels(dy, sx, sy ?? null, gamma, sstats, R, C, label);
+      const [dg, db] = paramGrads(grads, C, gamma, beta);
+      grads.dispose();
+      if (!training) {
+        // In eval mode statistics are constants: dx is the affine map, not the batch-coupled gradient.
+        dx.dispose();
+        return [x.requiresGrad ? evalDx() : null, dg, db];
+      }
+      if (!x.requiresGrad) {
+        dx.dispose();
+        return [null, dg, db];
+      }
+      return [dx, dg, db];
+    })();
+    if (dy !== dyOut) dy.dispose();
+    return residual ? [...grads, dres] : grads;
   });
   stats.dispose();
   return result;
