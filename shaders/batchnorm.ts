@@ -141,7 +141,7 @@ export const bnEvalStats: Program = {
  * skip connection), saving the separate add pass.
  */
 export function channelAffine(vec4: boolean, relu: boolean, residual = false): Program {
-  const T = vec4 ? 'vec4<f32>' : 'f32';
+  const T: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
   return {
     key: `channel_affine_${vec4 ? 4 : 1}${relu ? '_relu' : ''}${residual ? '_res' : ''}`,
     bindings: [{ name: 'x', access: 'read', element: T }, ...(residual ? [{ name: 'res', access: 'read' as const, element: T }] : []), { name: 'coef', access: 'read', element: T }, { name: 'y', access: 'read_write', element: T }],
