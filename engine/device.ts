@@ -16,7 +16,12 @@ export interface GpuInfo {
   /** 'node' when driven through Dawn's Node bindings, 'browser' for navigator.gpu. */
   platform: 'node' | 'browser';
   features: string[];
-  /** The subgroup size when the adapter has subgroups of one fixed size (e.g. 8 on llvmpipe with AVX2), else null. */
+  /**
+   * The subgroup size kernels are built for, or null when they use no subgroups (the feature is
+   * missing or withheld). It is the adapter's smallest size, so it also holds on adapters whose
+   * subgroups vary between dispatches (Intel: 8 to 32): the kernels only need every subgroup to have
+   * at least this many lanes (see shaders/gemm.ts).
+   */
   subgroupSize: number | null;
 }
 
@@ -46,6 +51,24 @@ export interface GpuOptions {
    * Vulkan driver, where the default adapter would be SwiftShader.
    */
   featureLevel?: 'core' | 'compatibility';
+  /**
+   * Subgroups: true (default) uses them when the adapter has them; false withholds the feature, so
+   * every kernel takes its subgroup-free path (as on adapters and browsers without subgroups); a
+   * number builds the kernels for that many lanes (a power of two no larger than the adapter's
+   * smallest size), which tests the case of subgroups wider than the kernels assume. In Node the
+   * environment variable SELECTIVITY_SUBGROUPS (off, or a lane count) sets it when this is not given.
+   */
+  subgroups?: boolean | number;
+}
+
+/** The subgroups option from SELECTIVITY_SUBGROUPS (Node only), or undefined when it is unset. */
+export function subgroupsFromEnvironment(value = typeof process !== 'undefined' ? process.env?.SELECTIVITY_SUBGROUPS : undefined): boolean | number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(off|false|0|no)$/i.test(value)) return false;
+  if (/^(on|true|yes)$/i.test(value)) return true;
+  const lanes = Number(value);
+  if (!Number.isInteger(lanes) || lanes < 1 || (lanes & (lanes - 1)) !== 0) throw new GpuError(`SELECTIVITY_SUBGROUPS=${value}: expected off, on, or a power-of-two lane count`);
+  return lanes;
 }
 
 // A page (or any runtime exposing navigator.gpu) uses it; otherwise Node loads Dawn.
@@ -113,7 +136,8 @@ async function nodeAdapter(options: GpuOptions): Promise<GPUAdapter> {
 }
 
 async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', options: GpuOptions): Promise<GpuContext> {
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+  const subgroups = options.subgroups ?? subgroupsFromEnvironment() ?? true;
+  const wanted: GPUFeatureName[] = ['timestamp-query', ...(subgroups === false ? [] : ['subgroups' as GPUFeatureName])];
   if (options.wantF16 !== false) wanted.push('shader-f16');
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   // Ask for everything the adapter allows: large activations need big storage bindings.
@@ -135,7 +159,7 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
       architecture: info.architecture ?? '',
       platform,
       features: [...device.features].map(String).sort(),
-      subgroupSize: fixedSubgroupSize(device, info),
+      subgroupSize: kernelSubgroupSize(device, info, subgroups),
     },
     wait: platform === 'node' ? waitWithoutSpin : (p) => p,
     hasFeature: (name) => device.features.has(name),
@@ -151,10 +175,13 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
   return ctx;
 }
 
-function fixedSubgroupSize(device: GPUDevice, info: GPUAdapterInfo): number | null {
+function kernelSubgroupSize(device: GPUDevice, info: GPUAdapterInfo, wanted: boolean | number): number | null {
   if (!device.features.has('subgroups')) return null;
-  const sizes = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  return sizes.subgroupMinSize && sizes.subgroupMinSize === sizes.subgroupMaxSize ? sizes.subgroupMinSize : null;
+  const smallest = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize;
+  if (!smallest) return null; // an adapter that does not say: subgroup-free kernels are the safe choice
+  if (typeof wanted !== 'number') return smallest;
+  if (wanted > smallest) throw new GpuError(`subgroups: ${wanted} lanes asked for, but this adapter's subgroups can be as small as ${smallest} lanes`);
+  return wanted;
 }
 
 // While a mapAsync/onSubmittedWorkDone is pending, dawn.node polls its event queue by calling the

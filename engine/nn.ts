@@ -3,6 +3,7 @@
 import { isGradEnabled } from './autograd.js';
 import { batchNorm, foldBatchNorm } from './ops/batchnorm.js';
 import { cast } from './ops/cast.js';
+import { add, addRelu } from './ops/elementwise.js';
 import { conv2d } from './ops/conv.js';
 import { ones, zeros } from './ops/fill.js';
 import { linear } from './ops/matmul.js';
@@ -231,10 +232,10 @@ export class BatchNorm extends Module {
     this.counters.set('num_batches_tracked', 0);
   }
 
-  /** Normalises x; with relu, applies ReLU in the same pass (BN → ReLU fused). */
-  forward(x: Tensor, { relu = false } = {}): Tensor {
+  /** Normalises x; with relu, applies ReLU in the same pass (BN → ReLU fused), after adding `residual` if given. */
+  forward(x: Tensor, { relu = false, residual }: { relu?: boolean; residual?: Tensor } = {}): Tensor {
     if (this.training) this.counters.set('num_batches_tracked', this.counters.get('num_batches_tracked')! + 1);
-    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps, relu });
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps, relu, residual });
   }
 }
 
@@ -260,11 +261,16 @@ export class Linear extends Module {
  * GEMM instead of a GEMM and a normalisation pass (inference, attacks, corruption evaluation).
  * Otherwise the layers run as they are.
  */
-export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = false, dtype = 'f32' as 'f32' | 'f16' } = {}): Tensor {
+export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = false, dtype = 'f32' as 'f32' | 'f16', residual }: { relu?: boolean; dtype?: 'f32' | 'f16'; residual?: Tensor } = {}): Tensor {
   const paramsNeedGrad = isGradEnabled() && [conv.weight, conv.bias, bn.weight, bn.bias].some((p) => p?.requiresGrad);
   if (bn.training || paramsNeedGrad) {
     if (dtype !== 'f32' || x.dtype !== 'f32') throw new Error(`conv ${conv.weight.name} + batch norm: f16 storage is for eval-mode inference without parameter gradients (call eval() and noGrad())`);
-    return bn.forward(conv.forward(x), { relu });
+    // The residual is added inside the normalisation pass (one pass fewer than a separate add).
+    return bn.forward(conv.forward(x), { relu, residual });
+  }
+  if (residual) {
+    const y = convBatchNorm(conv, bn, x, { dtype });
+    return relu ? addRelu(y, residual) : add(y, residual);
   }
   const folded = foldBatchNorm(conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps);
   // f16 storage: the folded weights and the output are stored as halves (x may be either).

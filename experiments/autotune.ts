@@ -1,6 +1,8 @@
 // A short autotune of the GEMM tile per adapter: times representative GEMMs (a square matmul and
-// ResNet-style convolutions in all three directions) for each candidate tile, keeps the fastest and
-// caches the choice on disk per adapter, so later processes start with it.
+// ResNet-style convolutions in all three directions) for each candidate tile, register-blocked and
+// shared-memory alike, keeps the fastest and caches the choice on disk per adapter, so later
+// processes start with it. Register blocking wins on CPU adapters; shared-memory tiles are the ones
+// GPUs are built for.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -25,7 +25,7 @@ import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './benc
 import { parseArgs, type OptionSpec } from './cli/args.js';
 import { writeFileAtomic } from './io/atomic.js';
 import { applyTunedTile, autotuneGemm, saveTunedTile } from './autotune.js';
-import { gemmTile } from '../engine/ops/gemm.js';
+import { gemmTile, parseTile, setGemmTile, tileName } from '../engine/ops/gemm.js';
 import { packageVersion } from './version.js';
 import { soakRow } from './soak.js';
 import { defaultFrostDir } from './cli/corruptions.js';
@@ -109,6 +109,7 @@ const options: Record<string, OptionSpec> = {
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
   out: { type: 'string', description: 'directory for the JSON results', default: 'bench-results' },
   autotune: { type: 'boolean', description: 'first choose the fastest GEMM tile for this adapter (cached for later commands); otherwise the cached or default tile is used', default: false },
+  tile: { type: 'string', description: 'GEMM tile to use instead of the cached or default one, e.g. 4x32 (register blocking) or 8x8s (shared memory)' },
   profile: { type: 'boolean', description: 'print GPU time per op kind for one training step of each model (timestamp queries)', default: false },
   peer: { type: 'boolean', description: "also time TF.js's WebGPU backend on the same adapter (matmul, conv, resnet20 training; needs the dev-dependencies)", default: true },
 };
@@ -125,12 +126,14 @@ export async function main(argv: string[]): Promise<void> {
   const base = { adapter, date: new Date().toISOString(), version: packageVersion() };
   console.log(`adapter: ${adapter} (${ctx.info.platform}); Mesa shader cache ${process.env.MESA_SHADER_CACHE_DISABLE ? 'disabled' : 'enabled (first-run numbers depend on earlier runs)'}`);
   if (args.autotune) {
-    const tuned = await autotuneGemm((t, ms) => console.log(`  autotune: tile ${t.tm}×${t.tn} ${ms.toFixed(1)} ms`));
-    console.log(`  autotune: fastest ${tuned.tile.tm}×${tuned.tile.tn}, cached at ${await saveTunedTile(tuned)}`);
+    const tuned = await autotuneGemm((t, ms) => console.log(`  autotune: tile ${tileName(t)} ${ms.toFixed(1)} ms`));
+    console.log(`  autotune: fastest ${tileName(tuned.tile)}, cached at ${await saveTunedTile(tuned)}`);
+  } else if (args.tile) {
+    setGemmTile(parseTile(String(args.tile)));
   } else {
     await applyTunedTile();
   }
-  console.log(`GEMM tile ${gemmTile().tm}×${gemmTile().tn} (rows × columns of the output per thread)`);
+  console.log(`GEMM tile ${tileName(gemmTile())} (rows × columns of the output per thread); subgroups ${ctx.info.subgroupSize ? `of ${ctx.info.subgroupSize}+ lanes` : 'not used'}`);
   const add = (m: Omit<Measurement, keyof typeof base>): Measurement => {
     const row = { ...m, ...base };
     results.push(row);

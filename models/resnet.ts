@@ -4,7 +4,7 @@
 // into the same definitions in PyTorch. Input normalisation lives inside the model, so attacks and
 // corruptions work in [0, 1] pixel space.
 import { cast } from '../engine/ops/cast.js';
-import { addRelu, mul, sub } from '../engine/ops/elementwise.js';
+import { mul, sub } from '../engine/ops/elementwise.js';
 import { globalAvgPool } from '../engine/ops/pool.js';
 import { window } from '../engine/ops/shape.js';
 import { BatchNorm, Conv2d, Linear, Module, convBatchNorm, type InitOptions } from '../engine/nn.js';
@@ -50,7 +50,6 @@ export class BasicBlock extends Module {
   /** dtype: storage of the block's activations (f16: eval-mode inference only; see ResNet.storage). */
   forward(x: Tensor, dtype: 'f32' | 'f16' = 'f32'): Tensor {
     const h = convBatchNorm(this.conv1, this.bn1, x, { relu: true, dtype });
-    const y = convBatchNorm(this.conv2, this.bn2, h, { dtype });
     const [projection, projectionBn] = (this.downsample?.layers ?? []) as [Conv2d, BatchNorm];
     let skip = x;
     if (this.downsample) skip = convBatchNorm(projection, projectionBn, x, { dtype });
@@ -58,7 +57,8 @@ export class BasicBlock extends Module {
       // The strided window gathers f32; the add reads the f32 skip beside the f16 branch.
       skip = shortcutA(x.dtype === 'f16' ? cast(x, 'f32') : x, this.stride, this.outChannels);
     }
-    return addRelu(y, skip);
+    // relu(bn2(conv2(h)) + skip): in training the add and the ReLU run inside the normalisation pass.
+    return convBatchNorm(this.conv2, this.bn2, h, { dtype, residual: skip, relu: true });
   }
 }
 

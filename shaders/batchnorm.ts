@@ -1,13 +1,18 @@
 // Batch normalisation over the rows of an [R, C] view (NHWC activations: R = N·H·W, C channels
 // innermost). Dedicated kernels rather than compositions of primitives:
-//   partial statistics   per (chunk of rows, channel): shifted Σ(x−k), Σ(x−k)² with k = x[0, c]
+//   partial statistics   per (interleaved rows, channel): shifted Σ(x−k), Σ(x−k)² with k = x[0, c]
 //                        (shifting by a sample of the channel avoids the cancellation of Σx² − (Σx)²/R)
 //   finalize statistics  per channel: mean, 1/σ, running-stat update, scale = γ/σ, shift = β − μγ/σ
 //   channel affine       y = x·scale[c] + shift[c] (optionally ReLU): forward, eval and dx of eval
-//   partial gradients    per (chunk, channel): Σdy, Σdy·x̂
+//   partial gradients    per (interleaved rows, channel): Σdy, Σdy·x̂
 //   finalize gradients   dγ, dβ and the coefficients of dx = A·dy + B·x + C
 //   apply gradient       dx = A[c]·dy + B[c]·x + C[c]
 // Coefficient tensors are packed [k, C] so each kernel binds few buffers.
+//
+// Every per-element kernel is a grid-stride loop whose stride (the thread count) is a multiple of
+// the channel count, so a thread's channel is fixed: it divides once, loads its coefficients once,
+// and consecutive threads touch consecutive memory. (A division per element has no SIMD form on CPU
+// adapters and cost more than the memory traffic.)
 import { f32, u32, type Program, type StorageBinding, type StorageElement } from '../engine/program.js';
 
 const WG = 64;
@@ -17,30 +22,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;`;
 
 /**
- * The two per-channel sums both statistics passes need, over one chunk of rows per thread:
- * partial[s, 0, c] = Σ first, partial[s, 1, c] = Σ second, where `first`/`second` are WGSL
- * expressions of type T of the element index `i` (after `setup`, which runs once per channel).
- * With vec4 every binding holds vec4s and a thread sums 4 channels (params.C counts vec4s): a
- * quarter of the loop and index work per element.
+ * The two per-channel sums both statistics passes need, over every chunks-th row from row s per
+ * thread (s < chunks): partial[s, 0, c] = Σ first, partial[s, 1, c] = Σ second, where `first` and
+ * `second` are WGSL expressions of type T of the element index `i` (after `setup`, which runs once
+ * per channel). With vec4 every binding holds vec4s and a thread sums 4 channels (params.C counts
+ * vec4s): a quarter of the loop and index work per element.
  */
 function chunkSums(key: string, vec4: boolean, inputs: string[], setup: string, perElement: string, first: string, second: string): Program {
   const T: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
   return {
     key: `${key}_${vec4 ? 4 : 1}`,
     bindings: [...inputs.map((name) => ({ name, access: 'read' as const, element: T })), { name: 'partial', access: 'read_write', element: T }],
-    uniforms: [u32('R'), u32('C'), u32('chunk'), u32('chunks')],
+    uniforms: [u32('R'), u32('C'), u32('chunks')],
     workgroupSize: WG,
     source: () => `alias T = ${T};
 ${header}
-  if (g >= params.chunks * params.C) { return; }
+  let stride = params.chunks * params.C;
+  if (g >= stride) { return; }
   let c = g % params.C;
   let s = g / params.C;
   ${setup}
   var sum0 = T();
   var sum1 = T();
-  let end = min(params.R, (s + 1u) * params.chunk);
-  for (var r = s * params.chunk; r < end; r++) {
-    let i = r * params.C + c;
+  let count = params.R * params.C;
+  for (var i = g; i < count; i += stride) {
     ${perElement}
     sum0 += ${first};
     sum1 += ${second};
@@ -130,21 +135,27 @@ export const bnEvalStats: Program = {
 };
 
 /**
- * y[r, c] = x[r, c]·coef[a·C + c] + coef[b·C + c], optionally ReLU; vectorised over channels when C % 4 == 0.
- * `a`/`b` pick rows of the packed coefficient tensor (uniforms), so one kernel serves every use.
+ * y[r, c] = x[r, c]·coef[a·C + c] + coef[b·C + c] (+ res[r, c]), optionally ReLU; vectorised over
+ * channels when C % 4 == 0. `a`/`b` pick rows of the packed coefficient tensor (uniforms), so one
+ * kernel serves every use; `residual` adds a same-shaped tensor before the ReLU (a ResNet block's
+ * skip connection), saving the separate add pass.
  */
-export function channelAffine(vec4: boolean, relu: boolean): Program {
-  const T = vec4 ? 'vec4<f32>' : 'f32';
+export function channelAffine(vec4: boolean, relu: boolean, residual = false): Program {
+  const T: StorageElement = vec4 ? 'vec4<f32>' : 'f32';
   return {
-    key: `channel_affine_${vec4 ? 4 : 1}${relu ? '_relu' : ''}`,
-    bindings: [{ name: 'x', access: 'read', element: T }, { name: 'coef', access: 'read', element: T }, { name: 'y', access: 'read_write', element: T }],
-    uniforms: [u32('count'), u32('C'), u32('a'), u32('b')],
+    key: `channel_affine_${vec4 ? 4 : 1}${relu ? '_relu' : ''}${residual ? '_res' : ''}`,
+    bindings: [{ name: 'x', access: 'read', element: T }, ...(residual ? [{ name: 'res', access: 'read' as const, element: T }] : []), { name: 'coef', access: 'read', element: T }, { name: 'y', access: 'read_write', element: T }],
+    uniforms: [u32('count'), u32('C'), u32('stride'), u32('a'), u32('b')],
     workgroupSize: WG,
     source: () => `${header}
-  if (g >= params.count) { return; }
+  if (g >= params.stride) { return; }
   let c = g % params.C;
-  let v = x[g] * coef[params.a * params.C + c] + coef[params.b * params.C + c];
-  y[g] = ${relu ? `max(v, ${T}())` : 'v'};
+  let scale = coef[params.a * params.C + c];
+  let shift = coef[params.b * params.C + c];
+  for (var i = g; i < params.count; i += params.stride) {
+    let v = x[i] * scale + shift${residual ? ' + res[i]' : ''};
+    y[i] = ${relu ? `max(v, ${T}())` : 'v'};
+  }
 }`,
   };
 }
@@ -210,13 +221,18 @@ export function bnApplyGrad(vec4: boolean, masked: boolean): Program {
       { name: 'coef', access: 'read', element: T },
       { name: 'dx', access: 'read_write', element: T },
     ],
-    uniforms: [u32('count'), u32('C')],
+    uniforms: [u32('count'), u32('C'), u32('stride')],
     workgroupSize: WG,
     source: () => `${header}
-  if (g >= params.count) { return; }
+  if (g >= params.stride) { return; }
   let c = g % params.C;
-  let d = ${masked ? `select(${T}(), dy[g], y[g] > ${T}())` : 'dy[g]'};
-  dx[g] = coef[c] * d + coef[params.C + c] * x[g] + coef[2u * params.C + c];
+  let a = coef[c];
+  let b = coef[params.C + c];
+  let k = coef[2u * params.C + c];
+  for (var i = g; i < params.count; i += params.stride) {
+    let d = ${masked ? `select(${T}(), dy[i], y[i] > ${T}())` : 'dy[i]'};
+    dx[i] = a * d + b * x[i] + k;
+  }
 }`,
   };
 }

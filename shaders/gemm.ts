@@ -1,9 +1,17 @@
-// One register-blocked GEMM core, C[M,N] = Σ_k A(m,k)·B(k,n), used by matmul and by all three conv
-// directions (implicit GEMM). Each thread owns a TM×TN tile of C held in vec4 registers and walks K
-// four at a time; there is no shared memory (on CPU-backed adapters like lavapipe register blocking
-// beat shared-memory tiling by several times). How A and B are read is supplied by "operand readers"
-// (plain row-major matrices, or im2col-style gathers for convolutions), and K can be split across
-// threads with partial tiles summed by a second pass when M·N alone offers too little parallelism.
+// One GEMM template, C[M,N] = Σ_k A(m,k)·B(k,n), used by matmul and by all three conv directions
+// (implicit GEMM). Each thread owns a TM×TN tile of C held in vec4 registers and walks K four at a
+// time. How A and B are read is supplied by "operand readers" (plain row-major matrices, or
+// im2col-style gathers for convolutions), and K can be split across threads with partial tiles
+// summed by a second pass when M·N alone offers too little parallelism.
+//
+// Where a K block's operands come from is a hook with three variants:
+//  - registers: each thread loads its own A rows and B columns (best on CPU adapters like lavapipe,
+//    where every lane's load is a separate memory access anyway and workgroup memory is plain RAM);
+//  - subgroup: as registers, but the lanes of a subgroup share one B tile through subgroupBroadcast;
+//  - shared: the standard GPU tiling. A workgroup of 8×8 threads owns an (8·TM)×(8·TN) block of C;
+//    its threads first stage the A and B tiles of a few K blocks in workgroup memory (each thread
+//    loading a slice through the same readers), then every thread reads its rows and columns from
+//    there, so each element of A and B is fetched from global memory once per workgroup.
 import type { Program, StorageBinding, UniformField } from '../engine/program.js';
 import { u32, write } from '../engine/program.js';
 
@@ -68,18 +76,34 @@ export interface GemmConfig {
    */
   rowOffset?: { key: string; uniforms: UniformField[]; expr: (m: string, t: number) => string };
   /**
-   * Subgroup size S (fixed on the adapter) when B's row tile is shared across a subgroup: the lanes of
-   * a subgroup take consecutive row tiles of the same column tile, each loads 1/S of the 4×TN B block
-   * and subgroupBroadcast hands every lane the rest. On CPU backends, where each lane's load is a
+   * Subgroup size S when B's row tile is shared across a subgroup: the lanes of a subgroup take
+   * consecutive row tiles of the same column tile, lanes 0..S−1 each load 1/S of the 4×TN B block and
+   * subgroupBroadcast hands every lane the rest. On CPU backends, where each lane's load is a
    * separate memory access, this cuts B's loads S-fold. Needs a B reader with loadVecDynamic.
+   * Correct whenever every subgroup has at least S lanes (all lanes of a workgroup share the B
+   * block, and only lanes below S are read from), so S is the adapter's smallest subgroup size and
+   * subgroups that are wider, or vary between dispatches, are fine.
    */
   subgroupSize?: number;
   /** Threads per workgroup (default 64); a subgroup-shared GEMM with few row tiles uses one subgroup. */
   workgroupSize?: number;
+  /**
+   * Stage operands in workgroup memory (the GPU tiling): 64 threads as 8×8 own an (8·tm)×(8·tn)
+   * block of C. Excludes subgroupSize and rowOffset (a row's store offset comes from the A reader's
+   * per-thread values, which in this mode belong to the rows a thread loads, not those it stores).
+   */
+  shared?: boolean;
   label: string;
 }
 
 const WG = 64;
+/** Threads along each side of a shared-memory workgroup (SIDE² = WG). */
+const SIDE = 8;
+/** K blocks of 4 staged in workgroup memory between two barriers. */
+const SHARED_K_BLOCKS = 2;
+
+/** Rows × columns of C one workgroup owns in shared-memory mode. */
+export const sharedBlock = (tm: number, tn: number) => ({ rows: SIDE * tm, cols: SIDE * tn });
 
 /**
  * Uniforms of the core, in order: M, N, K, kChunk (multiple of 4), splits, batches, then the
@@ -89,53 +113,58 @@ export function gemmProgram(cfg: GemmConfig): Program {
   const { a, b, tm, tn } = cfg;
   if (tn % 4 !== 0 || tm % 4 !== 0) throw new Error(`gemm: tile ${tm}x${tn} must be multiples of 4`);
   if (cfg.halfOutput && !cfg.vecStore) throw new Error('gemm: f16 output needs rows of C in whole vec4s');
-  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
+  if (cfg.shared && (cfg.subgroupSize || cfg.rowOffset)) throw new Error('gemm: shared-memory tiles take neither a subgroup-shared B tile nor a row-offset write hook');
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.shared ? '_smem' : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
   const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), cfg.halfOutput ? { ...write('C', 'vec2<u32>'), half: true } : write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
   const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms, ...(cfg.rowOffset?.uniforms ?? [])];
   // Readers of one conv share geometry uniforms: declare each name once.
   const uniforms = all.filter((f, i) => all.findIndex((g) => g.name === f.name) === i);
-  return { key, bindings, uniforms, workgroupSize: cfg.workgroupSize ?? WG, subgroups: !!cfg.subgroupSize, source: () => gemmSource(cfg) };
+  const workgroupSize = cfg.shared ? WG : (cfg.workgroupSize ?? WG);
+  return { key, bindings, uniforms, workgroupSize, subgroups: !!cfg.subgroupSize, source: () => gemmSource(cfg) };
 }
 
-function gemmSource(cfg: GemmConfig): string {
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const comp = ['x', 'y', 'z', 'w'];
+
+/** A K block's operands as the FMAs see them: A(row i, k + kk) as a scalar, B(k + kk, columns 4j..4j+3) as a vec4. */
+interface BlockOperands {
+  aElem: (i: number, kk: number) => string;
+  bVec: (kk: number, j: number) => string;
+}
+
+/** Whether a reader's loads need a mask against kEnd (K not a multiple of 4, and not read as K-vec4s). */
+const kMasked = (cfg: GemmConfig, r: OperandReader) => !cfg.kAligned && !(r.kContiguous && r.vec4);
+const masked = (cfg: GemmConfig, r: OperandReader, zero: string, load: string, kk: number) => (kMasked(cfg, r) ? `select(${zero}, ${load}, kv${kk})` : load);
+const kMaskLines = (cfg: GemmConfig) => (kMasked(cfg, cfg.a) || kMasked(cfg, cfg.b) ? range(4).map((kk) => `let kv${kk} = k + ${kk}u < kEnd;`) : []);
+
+/** Register and subgroup modes: per-thread outer setup (rows m0.., columns n0..). */
+function registerSetup(cfg: GemmConfig): string[] {
+  const { a, b, tm, tn } = cfg;
+  const L: string[] = [];
+  const aGroups = !a.kContiguous && a.vec4;
+  for (const t of range(aGroups ? tm / 4 : tm)) L.push(a.outerSetup(t, aGroups ? `min(m0 + ${4 * t}u, params.M - 4u)` : `min(m0 + ${t}u, params.M - 1u)`));
+  const bGroups = !b.kContiguous && b.vec4;
+  for (const t of range(bGroups ? tn / 4 : tn)) L.push(b.outerSetup(t, bGroups ? `min(n0 + ${4 * t}u, params.N - 4u)` : `min(n0 + ${t}u, params.N - 1u)`));
+  return L;
+}
+
+/** Register and subgroup modes: each thread loads its own TM×4 block of A and 4×TN block of B (B maybe shared by a subgroup). */
+function registerOperands(cfg: GemmConfig, L: string[]): BlockOperands {
   const { a, b, tm, tn } = cfg;
   const tn4 = tn / 4;
-  const L: string[] = [];
-  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const comp = ['x', 'y', 'z', 'w'];
-
-  // --- outer setup: rows of A, columns of B (clamped so loads stay inside the matrices) ---
-  const aGroups = !a.kContiguous && a.vec4;
-  for (const t of range(aGroups ? tm / 4 : tm)) {
-    const o = aGroups ? `min(m0 + ${4 * t}u, params.M - 4u)` : `min(m0 + ${t}u, params.M - 1u)`;
-    L.push(a.outerSetup(t, o));
-  }
-  const bGroups = !b.kContiguous && b.vec4;
-  for (const t of range(bGroups ? tn4 : tn)) {
-    const o = bGroups ? `min(n0 + ${4 * t}u, params.N - 4u)` : `min(n0 + ${t}u, params.N - 1u)`;
-    L.push(b.outerSetup(t, o));
-  }
-  const setup = L.splice(0).join('\n    ');
-
-  // --- one K block: load a TM×4 tile of A and a 4×TN tile of B, then TM·TN/4·4 vec4 FMAs ---
-  const kMasked = (r: OperandReader) => !cfg.kAligned && !(r.kContiguous && r.vec4);
-  if (kMasked(a) || kMasked(b)) for (const kk of range(4)) L.push(`let kv${kk} = k + ${kk}u < kEnd;`);
-  const mask = (r: OperandReader, zero: string, load: string, kk: number) => (kMasked(r) ? `select(${zero}, ${load}, kv${kk})` : load);
-  L.push(a.kSetup('k'), b.kSetup('k'));
-  // aElem(i, kk): scalar WGSL expression of A(m0+i, k+kk)
-  let aElem: (i: number, kk: number) => string;
+  L.push(...kMaskLines(cfg), a.kSetup('k'), b.kSetup('k'));
+  let aElem: BlockOperands['aElem'];
   if (a.kContiguous && a.vec4) {
     for (const i of range(tm)) L.push(`let a${i} = ${a.loadVec(i, 0)};`);
     aElem = (i, kk) => `a${i}.${comp[kk]}`;
   } else if (a.vec4) {
-    for (const kk of range(4)) for (const g of range(tm / 4)) L.push(`let a${g}_${kk} = ${mask(a, 'vec4<f32>()', a.loadVec(g, kk), kk)};`);
+    for (const kk of range(4)) for (const g of range(tm / 4)) L.push(`let a${g}_${kk} = ${masked(cfg, a, 'vec4<f32>()', a.loadVec(g, kk), kk)};`);
     aElem = (i, kk) => `a${Math.floor(i / 4)}_${kk}.${comp[i % 4]}`;
   } else {
-    for (const kk of range(4)) for (const i of range(tm)) L.push(`let a${i}_${kk} = ${mask(a, '0.0', a.load(i, kk), kk)};`);
+    for (const kk of range(4)) for (const i of range(tm)) L.push(`let a${i}_${kk} = ${masked(cfg, a, '0.0', a.load(i, kk), kk)};`);
     aElem = (i, kk) => `a${i}_${kk}`;
   }
-  // bVec(kk, j): vec4 of B(k+kk, n0+4j .. n0+4j+3)
-  let bVec: (kk: number, j: number) => string;
+  let bVec: BlockOperands['bVec'];
   const S = cfg.subgroupSize;
   if (S && !b.kContiguous && b.vec4 && b.loadVecDynamic) {
     // Value v = kk·TN/4 + j of the block is loaded by lane v mod S as its (v div S)-th load.
@@ -143,7 +172,7 @@ function gemmSource(cfg: GemmConfig): string {
     for (let r = 0; r * S < values; r++) {
       const v = `min(${r * S}u + sid, ${values - 1}u)`;
       const load = b.loadVecDynamic(`(${v} % ${tn4}u)`, `(${v} / ${tn4}u)`);
-      L.push(`let bl${r} = ${kMasked(b) ? `select(vec4<f32>(), ${load}, k + ${v} / ${tn4}u < kEnd)` : load};`);
+      L.push(`let bl${r} = ${kMasked(cfg, b) ? `select(vec4<f32>(), ${load}, k + ${v} / ${tn4}u < kEnd)` : load};`);
     }
     bVec = (kk, j) => {
       const v = kk * tn4 + j;
@@ -156,33 +185,118 @@ function gemmSource(cfg: GemmConfig): string {
     for (const c of range(tn)) L.push(`let bc${c} = subgroupBroadcast(bl${Math.floor(c / S)}, ${c % S}u);`);
     bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `bc${4 * j + q}.${comp[kk]}`).join(', ')})`;
   } else if (!b.kContiguous && b.vec4) {
-    for (const kk of range(4)) for (const j of range(tn4)) L.push(`let b${kk}_${j} = ${mask(b, 'vec4<f32>()', b.loadVec(j, kk), kk)};`);
+    for (const kk of range(4)) for (const j of range(tn4)) L.push(`let b${kk}_${j} = ${masked(cfg, b, 'vec4<f32>()', b.loadVec(j, kk), kk)};`);
     bVec = (kk, j) => `b${kk}_${j}`;
   } else if (b.vec4) {
     for (const c of range(tn)) L.push(`let bc${c} = ${b.loadVec(c, 0)};`);
     bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `bc${4 * j + q}.${comp[kk]}`).join(', ')})`;
   } else {
-    for (const kk of range(4)) for (const c of range(tn)) L.push(`let b${kk}_c${c} = ${mask(b, '0.0', b.load(c, kk), kk)};`);
+    for (const kk of range(4)) for (const c of range(tn)) L.push(`let b${kk}_c${c} = ${masked(cfg, b, '0.0', b.load(c, kk), kk)};`);
     bVec = (kk, j) => `vec4<f32>(${range(4).map((q) => `b${kk}_c${4 * j + q}`).join(', ')})`;
   }
+  return { aElem, bVec };
+}
+
+/** The TM·TN/4·4 vec4 FMAs of one K block. */
+function fmaLines(cfg: GemmConfig, { aElem, bVec }: BlockOperands, L: string[], tag = ''): void {
   for (const kk of range(4)) {
-    for (const j of range(tn4)) {
-      const bv = `bv${kk}_${j}`;
+    for (const j of range(cfg.tn / 4)) {
+      const bv = `bv${tag}${kk}_${j}`;
       L.push(`let ${bv} = ${bVec(kk, j)};`);
-      for (const i of range(tm)) L.push(`acc${i}_${j} = fma(vec4<f32>(${aElem(i, kk)}), ${bv}, acc${i}_${j});`);
+      for (const i of range(cfg.tm)) L.push(`acc${i}_${j} = fma(vec4<f32>(${aElem(i, kk)}), ${bv}, acc${i}_${j});`);
     }
   }
-  const body = L.splice(0).join('\n      ');
+}
 
-  // --- store ---
-  for (const i of range(tm)) {
-    L.push(`if (m0 + ${i}u < params.M) {`);
-    for (const j of range(tn4)) {
-      const n = `n0 + ${4 * j}u`;
+/**
+ * Shared-memory mode: how one operand is staged. Workgroup memory holds A as one vec4 over the 4 k
+ * of a block per row (As[block·BM + row]) and B as one vec4 over 4 columns per k (Bs[(block·4 +
+ * kk)·BN/4 + column/4]), the forms the FMAs consume. The loads are the reader's own, for the slice
+ * of rows (or 4-row groups) this thread fetches; `put(u, value, kk)` stores unit u of the slice.
+ */
+function sharedStaging(cfg: GemmConfig, which: 'A' | 'B') {
+  const r = which === 'A' ? cfg.a : cfg.b;
+  const extent = which === 'A' ? SIDE * cfg.tm : SIDE * cfg.tn;
+  const [first, base, bound] = which === 'A' ? ['m0', 'wgM0', 'params.M'] : ['n0', 'wgN0', 'params.N'];
+  const groups = !r.kContiguous && r.vec4; // one load covers 4 consecutive rows (columns)
+  const units = groups ? extent / 4 : extent;
+  const perThread = Math.ceil(units / WG);
+  const setup = [`let ${first} = ${base} + lidx * ${groups ? 4 * perThread : perThread}u;`];
+  for (const t of range(perThread)) setup.push(r.outerSetup(t, groups ? `min(${first} + ${4 * t}u, ${bound} - 4u)` : `min(${first} + ${t}u, ${bound} - 1u)`));
+  const bn4 = (SIDE * cfg.tn) / 4;
+  // Stores of unit u (a WGSL u32) of block `blk`: a row's (column's) vec4 over kk, or one k's value(s).
+  const store = (blk: number, u: string, value: string, kk: number | null): string[] => {
+    if (which === 'A') {
+      if (kk === null) return [`As[${blk * extent}u + ${u}] = ${value};`];
+      return groups ? range(4).map((q) => `As[${blk * extent}u + 4u * ${u} + ${q}u][${kk}] = ${value}.${comp[q]};`) : [`As[${blk * extent}u + ${u}][${kk}] = ${value};`];
+    }
+    const row = (q: number) => `Bs[${(blk * 4 + q) * bn4}u + ${groups ? u : `${u} / 4u`}]`;
+    if (kk === null) return range(4).map((q) => `${row(q)}[${u} % 4u] = ${value}.${comp[q]};`);
+    return [groups ? `${row(kk)} = ${value};` : `${row(kk)}[${u} % 4u] = ${value};`];
+  };
+  /** The loads and stores of block `blk` (k, kv0..3 and the reader's kSetup are in scope). */
+  const stage = (blk: number): string[] => {
+    const L: string[] = [];
+    for (const t of range(perThread)) {
+      const u = `u${which}${t}`;
+      L.push(`let ${u} = lidx * ${perThread}u + ${t}u;`);
+      const body: string[] = [];
+      if (r.kContiguous && r.vec4) body.push(`let v${which}${t} = select(vec4<f32>(), ${r.loadVec(t, 0)}, kv0);`, ...store(blk, u, `v${which}${t}`, null));
+      else {
+        const zero = groups ? 'vec4<f32>()' : '0.0';
+        for (const kk of range(4)) {
+          const value = `v${which}${t}_${kk}`;
+          body.push(`let ${value} = select(${zero}, ${groups ? r.loadVec(t, kk) : r.load(t, kk)}, kv${kk});`, ...store(blk, u, value, kk));
+        }
+      }
+      L.push(`if (${u} < ${units}u) {`, ...body.map((l) => `  ${l}`), '}');
+    }
+    return L;
+  };
+  return { setup, stage };
+}
+
+/** Shared-memory mode: declarations, per-thread setup and the body of one K stage (SHARED_K_BLOCKS blocks). */
+function sharedMode(cfg: GemmConfig) {
+  const { a, b, tm, tn } = cfg;
+  const tn4 = tn / 4;
+  const BM = SIDE * tm;
+  const BN4 = (SIDE * tn) / 4;
+  const A = sharedStaging(cfg, 'A');
+  const B = sharedStaging(cfg, 'B');
+  const decls = `var<workgroup> As: array<vec4<f32>, ${SHARED_K_BLOCKS * BM}>;
+var<workgroup> Bs: array<vec4<f32>, ${SHARED_K_BLOCKS * 4 * BN4}>;`;
+  const L: string[] = [];
+  for (const blk of range(SHARED_K_BLOCKS)) {
+    // Past kEnd every mask is off and the block stages zeros; the readers' carried K state still
+    // advances (kNext), which is harmless after the last block.
+    L.push('{', `  let k = ks + ${4 * blk}u;`, ...range(4).map((kk) => `  let kv${kk} = k + ${kk}u < kEnd;`), `  ${a.kSetup('k')}`, `  ${b.kSetup('k')}`);
+    L.push(...A.stage(blk).map((l) => `  ${l}`), ...B.stage(blk).map((l) => `  ${l}`));
+    L.push(`  ${a.kNext?.() ?? ''}`, `  ${b.kNext?.() ?? ''}`, '}');
+  }
+  L.push('workgroupBarrier();');
+  for (const blk of range(SHARED_K_BLOCKS)) {
+    for (const i of range(tm)) L.push(`let sa${blk}_${i} = As[${blk * BM}u + ty * ${tm}u + ${i}u];`);
+    fmaLines(cfg, {
+      aElem: (i, kk) => `sa${blk}_${i}.${comp[kk]}`,
+      bVec: (kk, j) => `Bs[${(blk * 4 + kk) * BN4}u + tx * ${tn4}u + ${j}u]`,
+    }, L, `${blk}_`);
+  }
+  L.push('workgroupBarrier();');
+  return { decls, setup: [...A.setup, ...B.setup], stage: L };
+}
+
+/** The store of the thread's TM×TN tile at rows cm0.., columns cn0.. (bias, ReLU, f16 and the row-offset hook applied). */
+function storeLines(cfg: GemmConfig): string[] {
+  const L: string[] = [];
+  for (const i of range(cfg.tm)) {
+    L.push(`if (cm0 + ${i}u < params.M) {`);
+    for (const j of range(cfg.tn / 4)) {
+      const n = `cn0 + ${4 * j}u`;
       let v = `acc${i}_${j}`;
       if (cfg.bias) v = `(${v} + vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')}))`;
       if (cfg.relu) v = `max(${v}, vec4<f32>())`;
-      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(m0 + ${i}u)`, i)}` : `cBase + (m0 + ${i}u) * params.N`;
+      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(cm0 + ${i}u)`, i)}` : `cBase + (cm0 + ${i}u) * params.N`;
       if (cfg.halfOutput) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = packHalf4(${v}); }`);
       else if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
       else {
@@ -193,10 +307,59 @@ function gemmSource(cfg: GemmConfig): string {
     }
     L.push('}');
   }
-  const store = L.splice(0).join('\n    ');
-  const accDecl = range(tm).flatMap((i) => range(tn4).map((j) => `var acc${i}_${j} = vec4<f32>();`)).join('\n    ');
+  return L;
+}
 
+function gemmSource(cfg: GemmConfig): string {
+  const { a, b, tm, tn } = cfg;
+  const S = cfg.subgroupSize;
+  const accDecl = range(tm).flatMap((i) => range(tn / 4).map((j) => `var acc${i}_${j} = vec4<f32>();`)).join('\n    ');
   const helpers = [...new Set([a.functions ?? '', b.functions ?? ''])].join('\n');
+  const kInit = [a.kInit?.('kBegin') ?? '', b.kInit?.('kBegin') ?? ''].join('\n    ');
+  const kNext = [a.kNext?.() ?? '', b.kNext?.() ?? ''].join('\n      ');
+  const slice = `let kBegin = split * params.kChunk;
+    let kEnd = min(params.K, kBegin + params.kChunk);
+    // partial results of split s land in slice s of C (summed by a reduction afterwards)
+    let cBase = (batch * params.splits + split) * params.M * params.N;`;
+  const store = storeLines(cfg).join('\n    ');
+
+  if (cfg.shared) {
+    const { rows, cols } = sharedBlock(tm, tn);
+    const sm = sharedMode(cfg);
+    return `${helpers}
+${sm.decls}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+    // One workgroup per ${rows}×${cols} block of C; every branch before the barriers is uniform
+    // across the workgroup (a 2-D dispatch's surplus workgroups leave as a whole).
+    let wg = workgroupIndex(wid, nwg);
+    let blocksN = (params.N + ${cols - 1}u) / ${cols}u;
+    let blocks = ((params.M + ${rows - 1}u) / ${rows}u) * blocksN;
+    if (wg >= blocks * params.splits * params.batches) { return; }
+    let batch = wg / (blocks * params.splits);
+    let split = (wg / blocks) % params.splits;
+    let block = wg % blocks;
+    let wgM0 = (block / blocksN) * ${rows}u;
+    let wgN0 = (block % blocksN) * ${cols}u;
+    let ty = lidx / ${SIDE}u;
+    let tx = lidx % ${SIDE}u;
+    let cm0 = wgM0 + ty * ${tm}u;
+    let cn0 = wgN0 + tx * ${tn}u;
+    ${slice}
+    ${accDecl}
+    ${sm.setup.join('\n    ')}
+    ${kInit}
+    for (var ks = kBegin; ks < kEnd; ks += ${4 * SHARED_K_BLOCKS}u) {
+      ${sm.stage.join('\n      ')}
+    }
+    ${store}
+}`;
+  }
+
+  const setup = registerSetup(cfg).join('\n    ');
+  const L: string[] = [];
+  fmaLines(cfg, registerOperands(cfg, L), L);
+  const body = L.join('\n      ');
   return `${helpers}
 @compute @workgroup_size(${cfg.workgroupSize ?? WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32${S ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {
@@ -215,24 +378,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let tile = g % tiles;
     let m0 = (tile / tilesN) * ${tm}u;
     let n0 = (tile % tilesN) * ${tn}u;`}
-    let kBegin = split * params.kChunk;
-    let kEnd = min(params.K, kBegin + params.kChunk);
-    // partial results of split s land in slice s of C (summed by a reduction afterwards)
-    let cBase = (batch * params.splits + split) * params.M * params.N;
+    let cm0 = m0;
+    let cn0 = n0;
+    ${slice}
     ${accDecl}
     ${setup}
-    ${[a.kInit?.('kBegin') ?? '', b.kInit?.('kBegin') ?? ''].join('\n    ')}
+    ${kInit}
     for (var k = kBegin; k < kEnd; k += 4u) {
       ${body}
-      ${[a.kNext?.() ?? '', b.kNext?.() ?? ''].join('\n      ')}
+      ${kNext}
     }
     ${store}
 }`;
 }
 
-/** Workgroups covering a GEMM: linear, or row-tile groups × column tiles × (splits · batches) with subgroups. */
-export function gemmWorkgroups(M: number, N: number, tm: number, tn: number, splits: number, batches: number, subgroups = false, workgroupSize = WG): number | [number, number, number] {
-  if (subgroups) return [Math.ceil(Math.ceil(M / tm) / workgroupSize), Math.ceil(N / tn), splits * batches];
+/** How a GEMM's threads are grouped (the workgroup count depends on it). */
+export type GemmLayout = { mode: 'registers' } | { mode: 'subgroup'; workgroupSize: number } | { mode: 'shared' };
+
+/** Workgroups covering a GEMM: linear over thread tiles, row-tile groups × column tiles × (splits · batches) with subgroups, linear over blocks with shared memory. */
+export function gemmWorkgroups(M: number, N: number, tm: number, tn: number, splits: number, batches: number, layout: GemmLayout = { mode: 'registers' }): number | [number, number, number] {
+  if (layout.mode === 'subgroup') return [Math.ceil(Math.ceil(M / tm) / layout.workgroupSize), Math.ceil(N / tn), splits * batches];
+  if (layout.mode === 'shared') {
+    const { rows, cols } = sharedBlock(tm, tn);
+    return Math.ceil(M / rows) * Math.ceil(N / cols) * splits * batches;
+  }
   return Math.ceil((Math.ceil(M / tm) * Math.ceil(N / tn) * splits * batches) / WG);
 }
 

@@ -46,6 +46,20 @@ test('batchnorm with fused ReLU: forward equals relu(BN(x)); gradients (training
   }
 });
 
+test('batchnorm with a fused residual and ReLU: gradients of x, γ, β and the residual (training and eval) match finite differences', async () => {
+  const rm = tensor(new Float32Array(3));
+  const rv = tensor(new Float32Array(3).fill(1));
+  for (const training of [true, false]) {
+    await gradCheck(`relu(batchnorm + residual) training=${training}`, (v, g, b, r) => batchNorm(v, g, b, rm, rv, { training, momentum: 0, relu: true, residual: r }), [
+      { data: randn(4 * 2 * 3, 37), shape: [4, 2, 3] },
+      { data: uniform(3, 38, 0.5, 1.5), shape: [3] },
+      { data: uniform(3, 39, 0.3, 0.6), shape: [3] },
+      { data: randn(4 * 2 * 3, 40, 0.5), shape: [4, 2, 3] },
+    ], { h: 1e-3 });
+  }
+  assert.throws(() => batchNorm(tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(3)), tensor(new Float32Array(3)), rm, rv, { training: true, residual: tensor(new Float32Array(3), [1, 3]) }), /residual must have the input's shape \[2,3\], got/);
+});
+
 test('folding eval-mode batch norm into conv weights and bias matches the definition', async () => {
   const [R, C] = [3 * 3 * 5, 6];
   const w = randn(R * C, 71);

@@ -16,42 +16,53 @@ export interface BatchNormOptions {
   eps?: number;
   /** Apply ReLU to the output in the same pass (and mask the gradient inside the backward kernels). */
   relu?: boolean;
+  /**
+   * Added to the normalised value before the ReLU, in the same pass: relu(BN(x) + residual), a ResNet
+   * block's end. Same shape as x; it receives the (masked) output gradient.
+   */
+  residual?: Tensor;
 }
 
-// Rows per thread in the statistics passes: enough threads for the device, enough rows per thread
-// to amortise the second pass.
+// Threads of the statistics passes: enough for the device, with enough rows per thread to amortise
+// the pass that sums their partials.
 const TARGET_THREADS = 4096;
+// Threads of the element-wise passes (grid-stride loops): each handles count / threads elements.
+const ELEMENTWISE_THREADS = 16384;
 
-function chunking(R: number, C: number): { chunk: number; chunks: number } {
-  const chunks = Math.max(1, Math.min(Math.ceil(TARGET_THREADS / C), Math.ceil(R / 16)));
-  const chunk = Math.ceil(R / chunks);
-  return { chunk, chunks: Math.ceil(R / chunk) };
+/** Partial sums per channel: thread s of a channel sums rows s, s + chunks, s + 2·chunks, … */
+function chunking(R: number, C: number): { chunks: number } {
+  return { chunks: Math.max(1, Math.min(Math.ceil(TARGET_THREADS / C), Math.ceil(R / 16))) };
 }
+
+/** Grid-stride thread count for `count` elements of C channels: a multiple of C, so each thread keeps one channel. */
+const strideFor = (count: number, C: number): number => C * Math.max(1, Math.min(Math.ceil(count / C), Math.ceil(ELEMENTWISE_THREADS / C)));
 
 /** Channels one thread takes at once: a vec4 of them when C allows. */
 const channelLanes = (C: number): number => (C % 4 === 0 ? 4 : 1);
 
 /** y[r, c] = x[r, c]·coef[a, c] + coef[b, c] (then ReLU) for x viewed as [R, C]. */
-function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string, relu = false): Tensor {
+function affine(x: Tensor, coef: Tensor, C: number, a: number, b: number, label: string, relu = false, residual?: Tensor): Tensor {
   const y = empty(x.shape);
   const w = channelLanes(C);
-  run(channelAffine(w === 4, relu), { x, coef, y }, { count: x.size / w, C: C / w, a, b }, bnWorkgroups(x.size / w), label);
+  const stride = strideFor(x.size / w, C / w);
+  run(channelAffine(w === 4, relu, !!residual), { x, coef, y, ...(residual ? { res: residual } : {}) }, { count: x.size / w, C: C / w, stride, a, b }, bnWorkgroups(stride), label);
   return y;
 }
 
 /** Gradients of batch norm given dy, x and the statistics used in the forward pass. */
 function backwardKernels(dy: Tensor, x: Tensor, y: Tensor | null, gamma: Tensor, stats: Tensor, R: number, C: number, label: string): { dx: Tensor; grads: Tensor } {
   const w = channelLanes(C);
-  const { chunk, chunks } = chunking(R, C / w);
+  const { chunks } = chunking(R, C / w);
   const partial = empty([chunks, 2, C]);
   const mask: Record<string, Tensor> = y ? { y } : {};
-  run(bnPartialGrad(!!y, w === 4), { dy, x, ...mask, stats, partial }, { R, C: C / w, chunk, chunks }, bnWorkgroups((chunks * C) / w), `${label} backward (partial)`);
+  run(bnPartialGrad(!!y, w === 4), { dy, x, ...mask, stats, partial }, { R, C: C / w, chunks }, bnWorkgroups((chunks * C) / w), `${label} backward (partial)`);
   const grads = empty([2, C]);
   const coef = empty([3, C]);
   run(bnFinalizeGrad, { partial, gamma, stats, grads, coef }, { R, C, chunks }, bnWorkgroups(C), `${label} backward (finalize)`);
   partial.dispose();
   const dx = empty(x.shape);
-  run(bnApplyGrad(w === 4, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w }, bnWorkgroups(x.size / w), `${label} backward (dx)`);
+  const stride = strideFor(x.size / w, C / w);
+  run(bnApplyGrad(w === 4, !!y), { dy, x, ...mask, coef, dx }, { count: x.size / w, C: C / w, stride }, bnWorkgroups(stride), `${label} backward (dx)`);
   coef.dispose();
   return { dx, grads };
 }
@@ -84,43 +95,57 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
     if (t.rank !== 1 || t.shape[0] !== C) throw new Error(`${op}: ${name} must have shape [${C}] for input ${x.describe()}, got ${t.describe()}`);
   }
   const R = x.size / C;
-  const { momentum = 0.1, eps = 1e-5, training, relu = false } = options;
-  const label = `${op}${relu ? '+relu' : ''} ${shapes(x)}${training ? '' : ' eval'}`;
+  const { momentum = 0.1, eps = 1e-5, training, relu = false, residual } = options;
+  if (residual) {
+    assertDType(op, residual, 'f32');
+    if (residual.shape.length !== x.shape.length || residual.shape.some((d, i) => d !== x.shape[i])) throw new Error(`${op}: residual must have the input's shape ${shapes(x)}, got ${residual.describe()}`);
+  }
+  const label = `${op}${residual ? '+residual' : ''}${relu ? '+relu' : ''} ${shapes(x)}${training ? '' : ' eval'}`;
   if (training && R < 2) throw new Error(`${op}: training mode needs more than one value per channel, got ${x.describe()}`);
   const stats = empty([5, C]);
   if (training) {
     const w = channelLanes(C);
-    const { chunk, chunks } = chunking(R, C / w);
+    const { chunks } = chunking(R, C / w);
     const partial = empty([chunks, 2, C]);
-    run(bnPartialStats(w === 4), { x, partial }, { R, C: C / w, chunk, chunks }, bnWorkgroups((chunks * C) / w), `${label} (partial stats)`);
+    run(bnPartialStats(w === 4), { x, partial }, { R, C: C / w, chunks }, bnWorkgroups((chunks * C) / w), `${label} (partial stats)`);
     run(bnFinalizeStats, { partial, x, gamma, beta, stats, runningMean, runningVar }, { R, C, chunks, eps, momentum, updateRunning: 1 }, bnWorkgroups(C), `${label} (finalize stats)`);
     partial.dispose();
   } else {
     run(bnEvalStats, { gamma, beta, runningMean, runningVar, stats }, { C, eps }, bnWorkgroups(C), `${label} (stats)`);
   }
-  const y = affine(x, stats, C, 2, 3, label, relu);
-  const result = record(op, [x, gamma, beta], y, relu ? [x, stats, y] : [x, stats], (dy, [sx, sstats, sy]) => {
-    const evalDx = () => {
-      // Eval mode is a per-channel affine map: dx = dy·γ/σ (row 4 of stats is zeros).
-      const masked = sy ? mapRaw(RELU_MASK, [dy, sy]) : dy;
-      const dx = affine(masked, sstats, C, 2, 4, `${label} backward (dx)`);
-      if (masked !== dy) masked.dispose();
-      return dx;
-    };
-    if (!training && !gamma.requiresGrad && !beta.requiresGrad) return [evalDx(), null, null];
-    const { dx, grads } = backwardKernels(dy, sx, sy ?? null, gamma, sstats, R, C, label);
-    const [dg, db] = paramGrads(grads, C, gamma, beta);
-    grads.dispose();
-    if (!training) {
-      // In eval mode statistics are constants: dx is the affine map, not the batch-coupled gradient.
-      dx.dispose();
-      return [x.requiresGrad ? evalDx() : null, dg, db];
-    }
-    if (!x.requiresGrad) {
-      dx.dispose();
-      return [null, dg, db];
-    }
-    return [dx, dg, db];
+  const y = affine(x, stats, C, 2, 3, label, relu, residual);
+  const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
+  const result = record(op, inputs, y, relu ? [x, stats, y] : [x, stats], (dyOut, [sx, sstats, syOut]) => {
+    // With a residual, the ReLU's mask is applied once here: the residual and the normalised branch
+    // both take the masked gradient. Without one, the backward kernels apply it as they read dy.
+    const dy = residual && syOut ? mapRaw(RELU_MASK, [dyOut, syOut]) : dyOut;
+    const sy = residual ? undefined : syOut;
+    const dres = residual?.requiresGrad ? dy.view(dy.shape) : null;
+    const grads = ((): (Tensor | null)[] => {
+      const evalDx = () => {
+        // Eval mode is a per-channel affine map: dx = dy·γ/σ (row 4 of stats is zeros).
+        const masked = sy ? mapRaw(RELU_MASK, [dy, sy]) : dy;
+        const dx = affine(masked, sstats, C, 2, 4, `${label} backward (dx)`);
+        if (masked !== dy) masked.dispose();
+        return dx;
+      };
+      if (!training && !gamma.requiresGrad && !beta.requiresGrad) return [evalDx(), null, null];
+      const { dx, grads } = backwardKernels(dy, sx, sy ?? null, gamma, sstats, R, C, label);
+      const [dg, db] = paramGrads(grads, C, gamma, beta);
+      grads.dispose();
+      if (!training) {
+        // In eval mode statistics are constants: dx is the affine map, not the batch-coupled gradient.
+        dx.dispose();
+        return [x.requiresGrad ? evalDx() : null, dg, db];
+      }
+      if (!x.requiresGrad) {
+        dx.dispose();
+        return [null, dg, db];
+      }
+      return [dx, dg, db];
+    })();
+    if (dy !== dyOut) dy.dispose();
+    return residual ? [...grads, dres] : grads;
   });
   stats.dispose();
   return result;

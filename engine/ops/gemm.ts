@@ -1,5 +1,5 @@
 // Chooses tiles and K-splits for the GEMM core and runs it: shared by matmul, linear and conv.
-import { gemmProgram, gemmWorkgroups, type GemmConfig, type OperandReader } from '../../shaders/gemm.js';
+import { gemmProgram, gemmWorkgroups, sharedBlock, type GemmConfig, type GemmLayout, type OperandReader } from '../../shaders/gemm.js';
 import { gpu } from '../device.js';
 import { empty, type Tensor } from '../tensor.js';
 import { cast } from './cast.js';
@@ -37,6 +37,8 @@ const MIN_K_PER_SPLIT = 64;
 export interface GemmTiling {
   tm: number;
   tn: number;
+  /** Shared-memory tiling (see TileShape.shared). */
+  shared: boolean;
   splits: number;
   kChunk: number;
 }
@@ -45,11 +47,31 @@ export interface GemmTiling {
 export interface TileShape {
   tm: number;
   tn: number;
+  /**
+   * Stage A and B in workgroup memory, 8×8 threads per (8·tm)×(8·tn) block of C: the usual GPU
+   * tiling. Without it each thread loads its own operands (register blocking, with B shared across
+   * a subgroup where the adapter has subgroups), which is what CPU adapters like lavapipe prefer.
+   */
+  shared?: boolean;
 }
 
-/** What a short autotune tries (experiments/autotune.ts); 4×32 is the default. */
-export const TILE_CANDIDATES: readonly TileShape[] = [{ tm: 4, tn: 32 }, { tm: 8, tn: 16 }, { tm: 4, tn: 16 }, { tm: 8, tn: 8 }, { tm: 4, tn: 8 }, { tm: 16, tn: 8 }, { tm: 4, tn: 4 }];
+/** What a short autotune tries (experiments/autotune.ts); 4×32 register blocking is the default. */
+export const TILE_CANDIDATES: readonly TileShape[] = [
+  { tm: 4, tn: 32 }, { tm: 8, tn: 16 }, { tm: 4, tn: 16 }, { tm: 8, tn: 8 }, { tm: 4, tn: 8 }, { tm: 16, tn: 8 }, { tm: 4, tn: 4 },
+  { tm: 4, tn: 4, shared: true }, { tm: 4, tn: 8, shared: true }, { tm: 8, tn: 8, shared: true },
+];
 export const DEFAULT_TILE: TileShape = { tm: 4, tn: 32 };
+
+/** "4×32", or "8×8 shared" for a shared-memory tile. */
+export const tileName = (t: TileShape) => `${t.tm}×${t.tn}${t.shared ? ' shared' : ''}`;
+
+/** The candidate a name like "4x32", "4×32", "8x8s" or "8×8 shared" stands for; throws naming the candidates otherwise. */
+export function parseTile(text: string): TileShape {
+  const m = /^(\d+)\s*[x×]\s*(\d+)\s*(s|shared)?$/.exec(text.trim());
+  const found = m && TILE_CANDIDATES.find((c) => c.tm === Number(m[1]) && c.tn === Number(m[2]) && !!c.shared === !!m[3]);
+  if (!found) throw new Error(`tile '${text}': expected one of ${TILE_CANDIDATES.map(tileName).join(', ')} (a shared-memory tile as e.g. 8x8s)`);
+  return { ...found };
+}
 
 let tile: TileShape = DEFAULT_TILE;
 
@@ -58,22 +80,36 @@ let tile: TileShape = DEFAULT_TILE;
  * tile changes the order of summation, so record it with results that must be reproducible.
  */
 export function setGemmTile(shape: TileShape): void {
-  if (!TILE_CANDIDATES.some((c) => c.tm === shape.tm && c.tn === shape.tn)) throw new Error(`gemm tile ${shape.tm}×${shape.tn} is not one of ${TILE_CANDIDATES.map((c) => `${c.tm}×${c.tn}`).join(', ')}`);
-  tile = { ...shape };
+  const known = TILE_CANDIDATES.find((c) => c.tm === shape.tm && c.tn === shape.tn && !!c.shared === !!shape.shared);
+  if (!known) throw new Error(`gemm tile ${tileName(shape)} is not one of ${TILE_CANDIDATES.map(tileName).join(', ')}`);
+  tile = { ...known };
 }
 
 export function gemmTile(): TileShape {
   return { ...tile };
 }
 
-export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true): GemmTiling {
+/** The tile for one GEMM under the current tile setting; `registersOnly` for GEMMs the shared mode cannot take (a row-offset write hook). */
+function tileFor(M: number, N: number, registersOnly: boolean): { tm: number; tn: number; shared: boolean } {
+  if (tile.shared && !registersOnly) {
+    // A workgroup owns 8·tm × 8·tn of C: halve the block for outputs it would mostly overhang.
+    let tn = tile.tn;
+    while (tn > 4 && sharedBlock(4, tn).cols / 2 >= N) tn /= 2;
+    const tm = sharedBlock(tile.tm, tn).rows / 2 >= M ? 4 : tile.tm;
+    return { tm, tn, shared: true };
+  }
+  const base = tile.shared ? DEFAULT_TILE : tile;
   // Narrow outputs trade the tile's columns for rows, keeping its accumulator registers, up to 8
   // rows; 4 with 16-lane subgroups (llvmpipe on AVX-512), where the wider SIMD registers spill sooner.
-  let tn = tile.tn;
+  let tn = base.tn;
   while (tn > 4 && tn > N) tn /= 2;
   const rowCap = (gpu().info.subgroupSize ?? 0) >= 16 ? 4 : 8;
-  const rows = Math.min(Math.max(tile.tm, rowCap), (tile.tm * tile.tn) / tn);
-  const tm = M >= rows ? rows : 4;
+  const rows = Math.min(Math.max(base.tm, rowCap), (base.tm * base.tn) / tn);
+  return { tm: M >= rows ? rows : 4, tn, shared: false };
+}
+
+export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true, registersOnly = false): GemmTiling {
+  const { tm, tn, shared } = tileFor(M, N, registersOnly);
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
   let splits = 1;
   if (allowSplit && threads < TARGET_THREADS && K >= 2 * MIN_K_PER_SPLIT) {
@@ -81,7 +117,7 @@ export function chooseTiling(M: number, N: number, K: number, batches: number, a
   }
   const kChunk = Math.ceil(Math.ceil(K / splits) / 4) * 4;
   splits = Math.max(1, Math.ceil(K / Math.max(kChunk, 4)));
-  return { tm, tn, splits, kChunk: Math.max(kChunk, 4) };
+  return { tm, tn, shared, splits, kChunk: Math.max(kChunk, 4) };
 }
 
 let subgroupsEnabled = true;
@@ -111,16 +147,16 @@ function subgroupSharing(b: OperandReader, rowTiles: number): { subgroupSize: nu
 export function gemm(p: GemmProblem): Tensor {
   const batches = p.batches ?? 1;
   const direct = !!(p.output || p.rowOffset);
-  const tiling = chooseTiling(p.M, p.N, p.K, batches, !direct);
-  let sharing = subgroupSharing(p.b, Math.ceil(p.M / tiling.tm));
+  const tiling = chooseTiling(p.M, p.N, p.K, batches, !direct, !!p.rowOffset);
+  let sharing = tiling.shared ? undefined : subgroupSharing(p.b, Math.ceil(p.M / tiling.tm));
   // Too few row tiles to fill subgroups (a weight gradient's M = KH·KW·Cin): 4 rows per thread may
   // let B's tile be shared anyway, which saves more loads than the rows cost.
-  const narrower = !sharing && tiling.tm > 4 ? subgroupSharing(p.b, Math.ceil(p.M / 4)) : undefined;
+  const narrower = !sharing && !tiling.shared && tiling.tm > 4 ? subgroupSharing(p.b, Math.ceil(p.M / 4)) : undefined;
   if (narrower) {
     tiling.tm = 4;
     sharing = narrower;
   }
-  const { tm, tn, splits, kChunk } = tiling;
+  const { tm, tn, shared, splits, kChunk } = tiling;
   const vecStore = p.N % 4 === 0;
   const fused = splits === 1;
   const half = p.outDtype === 'f16';
@@ -131,12 +167,13 @@ export function gemm(p: GemmProblem): Tensor {
     full.dispose();
     return rounded;
   }
-  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, bias: fused && !!p.bias, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
+  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
+  const layout: GemmLayout = shared ? { mode: 'shared' } : sharing ? { mode: 'subgroup', workgroupSize: sharing.workgroupSize } : { mode: 'registers' };
   const out = p.output ?? empty([batches * splits * p.M * p.N], half ? 'f16' : 'f32');
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
   if (fused && p.bias) tensors.bias = p.bias;
   const uniforms = { ...p.uniforms, M: p.M, N: p.N, K: p.K, kChunk, splits, batches };
-  if (p.M * p.N > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches, !!sharing, sharing?.workgroupSize), p.label);
+  if (p.M * p.N > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches, layout), p.label);
   if (fused) return out;
   const summed = reduceRaw('sum', out, batches, splits, p.M * p.N);
   out.dispose();

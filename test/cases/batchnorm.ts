@@ -48,6 +48,43 @@ export const batchNormCases: KernelCase[] = [
       check.close(await tb.grad!.toArray(), g.dbeta, 4 * R * U * dyScale + 1e-6, 'dbeta');
     },
   })),
+  ...[[4, 5, 5, 8], [3, 7, 9, 17]].map(([N, H, W, C]): KernelCase => ({
+    suite: 'batchnorm',
+    name: `batchnorm training with residual and ReLU fused (a ResNet block's end), forward and backward [${N},${H},${W},${C}]`,
+    async run(check) {
+      const n = N * H * W * C;
+      const x = randn(n, 40 + C, 2).map((v, i) => v + (i % C) * 0.5 + 3);
+      const res = randn(n, 41 + C);
+      const gamma = uniform(C, 42, 0.5, 1.5);
+      const beta = randn(C, 43);
+      const dy = randn(n, 44);
+      const tx = tensor(x, [N, H, W, C]);
+      tx.requiresGrad = true;
+      const tres = tensor(res, [N, H, W, C]);
+      tres.requiresGrad = true;
+      const tg = tensor(gamma);
+      tg.requiresGrad = true;
+      const tb = tensor(beta);
+      tb.requiresGrad = true;
+      const y = batchNorm(tx, tg, tb, tensor(new Float32Array(C)), tensor(new Float32Array(C).fill(1)), { training: true, relu: true, residual: tres });
+      const ref = batchNormRef(x, C, gamma, beta, new Float32Array(C), new Float32Array(C).fill(1), true);
+      const R = n / C;
+      const bound = bnBound(R, gamma, beta, ref.xhat, C);
+      const got = await y.toArray();
+      // relu(v + r): v's bound, plus one rounding of the sum
+      check.close(got, ref.y.map((v, i) => Math.max(v + res[i], 0)), (i) => bound(i) + 2 * U * (Math.abs(ref.y[i]) + Math.abs(res[i])), 'y');
+      backward(y, { grad: tensor(dy, [N, H, W, C]) });
+      // The ReLU's mask is a decision, taken from the output itself (values within the bound of 0
+      // could go either way); the gradients are then exact functions of the masked dy.
+      const masked = Float64Array.from(dy, (d, i) => (got[i] > 0 ? d : 0));
+      const g = batchNormBackwardRef(masked, ref, gamma, C);
+      const dyScale = Math.max(...Array.from(dy, Math.abs));
+      check.equal(await tres.grad!.toArray(), masked, 'residual gradient = masked dy');
+      check.close(await tx.grad!.toArray(), g.dx, (i) => 16 * R * U * Math.abs(gamma[i % C]) * ref.invstd[i % C] * dyScale * (1 + Math.abs(ref.xhat[i])) + 1e-6, 'dx');
+      check.close(await tg.grad!.toArray(), g.dgamma, 16 * R * U * dyScale * 4 + 1e-6, 'dgamma');
+      check.close(await tb.grad!.toArray(), g.dbeta, 4 * R * U * dyScale + 1e-6, 'dbeta');
+    },
+  })),
   {
     suite: 'batchnorm',
     name: 'batchnorm eval mode uses running statistics and leaves them unchanged',

@@ -44,6 +44,29 @@ export const matmulCases: KernelCase[] = [
   })),
   {
     suite: 'matmul',
+    // Shapes for the subgroup-shared B tile (any adapter runs them; without subgroups they take the
+    // plain path). M makes row tiles fill 64-lane workgroups (1000/4 = 250 tiles) or only single
+    // subgroups (40/8 = 5 tiles → one-subgroup workgroups); N leaves a partial column tile; K is odd,
+    // or a multiple of 4 so that a transposed B (stored along K) is read as vec4s and shared too.
+    name: 'matmul subgroup-shaped tiles: full and one-subgroup workgroups, partial tiles, Bᵀ',
+    async run(check) {
+      for (const [M, N, K] of [[1000, 36, 73], [40, 20, 16], [1024, 16, 144], [1000, 36, 64]]) {
+        const a = randn(M * K, M + 1);
+        const b = randn(K * N, N + 2);
+        for (const transB of [false, true]) {
+          const ref = matmulRef(a, [1, M, K], b, transB ? [1, N, K] : [1, K, N], false, transB);
+          const ta = tensor(a, [M, K]);
+          const tb = tensor(b, transB ? [N, K] : [K, N]);
+          const c = matmulRaw(ta, tb, { transB });
+          const { splits } = chooseTiling(M, N, K, 1);
+          check.close(await c.toArray(), ref.value, dotBound(K + splits, ref.absSum), `${M}x${K}·${K}x${N}${transB ? ' Bᵀ' : ''}`);
+          [ta, tb, c].forEach((t) => t.dispose());
+        }
+      }
+    },
+  },
+  {
+    suite: 'matmul',
     name: 'matmul broadcasts a batch of one',
     async run(check) {
       const a = randn(2 * 3 * 4, 1);
