@@ -3,6 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { REGIME_NAMES, regimeSubdir, STANDARD, type RegimeName, type RegimeRuns } from '../study/regimes.js';
 import { RUNS_DIR } from '../sweep.js';
 import { CONFIG_FILE, RESULT_FILE, SELECTIVITY_FILE } from '../train.js';
 import type { MergedRun } from '../sweep.js';
@@ -108,4 +109,27 @@ export function flattenRun(r: RunRecord): MergedRun {
     }
   }
   return { alpha: r.alpha, seed: r.seed, run: r.name, values };
+}
+
+/** Each regime's finished networks (its sweep directory under the study's) and the corruptions they were trained on. */
+export async function collectRegimes(dir: string, regimes: readonly RegimeName[]): Promise<{ groups: RegimeRuns[]; trainedOn: Partial<Record<RegimeName, string[]>> }> {
+  const groups: RegimeRuns[] = [];
+  const trainedOn: Partial<Record<RegimeName, string[]>> = {};
+  for (const regime of regimes) {
+    const regimeDir = join(dir, regimeSubdir(regime));
+    const { runs } = await collectSweep(regimeDir);
+    groups.push({ regime, runs });
+    const names = new Set<string>();
+    for (const r of runs) {
+      const j = await readJson(join(regimeDir, RUNS_DIR, r.name, CONFIG_FILE));
+      for (const name of j.config?.trainedOnCorruptions ?? j.trainedOnCorruptions ?? []) names.add(name);
+    }
+    if (names.size) trainedOn[regime] = [...names].sort();
+  }
+  return { groups, trainedOn };
+}
+
+/** The regimes present in a study directory: standard, and each robust regime with a sweep folder. */
+export function regimesIn(dir: string): RegimeName[] {
+  return REGIME_NAMES.filter((r) => r === STANDARD || existsSync(join(dir, regimeSubdir(r), RUNS_DIR)));
 }

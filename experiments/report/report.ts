@@ -82,7 +82,7 @@ export function findingSentence(f: FindingResult): string {
 }
 
 /** Mean and standard deviation over seeds per α of a per-run value: [α, mean, sd] points. */
-function perAlpha(runs: RunRecord[], value: (r: RunRecord) => number | null | undefined): [number, number, number][] {
+export function perAlpha(runs: RunRecord[], value: (r: RunRecord) => number | null | undefined): [number, number, number][] {
   return groupBy(runs, (r) => r.alpha, (r) => value(r) ?? undefined).map(([alpha, vs]) => [alpha, meanOf(vs), stdOf(vs)]);
 }
 
@@ -266,6 +266,8 @@ export interface ReportMeta {
   source: string;
   generated: string;
   notes?: string[];
+  /** Further sections placed after the figures (e.g. the robust-training comparison, experiments/report/regimes.ts). */
+  sections?: { id: string; title: string; html: string }[];
 }
 
 export function buildReport(runs: RunRecord[], meta: ReportMeta, findings: FindingResult[] = evaluateFindings(runs)): { html: string; figures: Figure[]; findings: FindingResult[] } {
@@ -280,7 +282,7 @@ body{font-family:Helvetica,Arial,sans-serif;max-width:1000px;margin:2em auto;pad
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:2em}figure{margin:1.5em 0}figcaption{color:#444;max-width:760px}
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}td:first-child,td:last-child{text-align:left}
 table.findings td:nth-child(2){text-align:left;max-width:360px}tr.secondary{color:#555}
-.verdict.agrees{background:#e3f4e3}.verdict.disagrees{background:#fbe3e3}.verdict.inconclusive{background:#f4f4f4}.verdict.undefined{background:#fff6e0}
+.verdict.agrees{background:#e3f4e3}.verdict.disagrees{background:#fbe3e3}.verdict.inconclusive{background:#f4f4f4}.verdict.undefined{background:#fff6e0}.verdict.raises{background:#e3ecf8}.verdict.lowers{background:#f8ebe0}
 .warn{background:#fff6e0;border:1px solid #f0c36d;padding:.6em 1em}
 </style></head><body>
 <h1>${escapeXml(meta.title)}</h1>
@@ -291,6 +293,7 @@ ${findingsTable(findings)}
 ${meta.notes?.length ? `<ul>${meta.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>` : ''}
 ${missing.length ? `<p class="warn">${missing.length} run(s) lack some results; the figures use what exists: ${missing.map((r) => `${escapeXml(r.name)} (no ${escapeXml(r.missing.join(', '))})`).join('; ')}.</p>` : ''}
 ${figures.map((f) => `<h2 id="${f.id}">${escapeXml(f.title)}</h2><figure>${f.svg.replace(/^<\?xml[^>]*>/, '')}<figcaption>${escapeXml(f.caption)}</figcaption></figure>`).join('\n')}
+${(meta.sections ?? []).map((s) => `<h2 id="${escapeXml(s.id)}">${escapeXml(s.title)}</h2>\n${s.html}`).join('\n')}
 <h2>Every run</h2>
 ${runTable(runs)}
 </body></html>
