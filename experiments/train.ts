@@ -21,6 +21,8 @@ import type { RunStore } from './io/store.js';
 import { createModel, type DatasetName, type ModelName } from './models.js';
 import { SelectivityAccumulator, batchSelectivity, blockNames, type SelectivityReport } from './selectivity.js';
 import { packageVersion } from './version.js';
+import { CORRUPTION_NAMES, type CorruptionName } from './corruptions/types.js';
+import { trainedOnCorruptions, type AdversarialConfig, type AugmentCorruptionsConfig } from './robust/spec.js';
 
 export interface TrainConfig {
   model: ModelName;
@@ -43,6 +45,19 @@ export interface TrainConfig {
   limitTrain: number | null;
   limitTest: number | null;
   evalBatchSize: number;
+  /** Adversarial training (PGD-AT or FGSM-RS; docs/robust-training.md); null or absent: clean examples. */
+  adversarial?: AdversarialConfig | null;
+  /** Corruption augmentation of the training samples; null or absent: none. */
+  augmentCorruptions?: AugmentCorruptionsConfig | null;
+}
+
+/**
+ * The robust-training fields as config.json records them (null where unused), plus
+ * trainedOnCorruptions: the benchmark corruptions the run saw in training. A record written before
+ * these fields existed reads as a standard run.
+ */
+export function robustTrainingRecord(c: { adversarial?: AdversarialConfig | null; augmentCorruptions?: AugmentCorruptionsConfig | null }): { adversarial: AdversarialConfig | null; augmentCorruptions: AugmentCorruptionsConfig | null; trainedOnCorruptions: CorruptionName[] } {
+  return { adversarial: c.adversarial ?? null, augmentCorruptions: c.augmentCorruptions ?? null, trainedOnCorruptions: trainedOnCorruptions(c.augmentCorruptions) };
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -143,6 +158,20 @@ export function validateConfig(c: TrainConfig, what = 'train'): void {
   check(Number.isInteger(c.augmentPadding) && c.augmentPadding >= 0, `--augment-padding must be a non-negative integer, got ${c.augmentPadding}`);
   check(Number.isInteger(c.evalBatchSize) && c.evalBatchSize >= 1, `--eval-batch-size must be a positive integer, got ${c.evalBatchSize}`);
   for (const [flag, v] of [['--limit-train', c.limitTrain], ['--limit-test', c.limitTest]] as const) check(v === null || (Number.isInteger(v) && v >= 1), `${flag} must be a positive integer, got ${v}`);
+  if (c.adversarial) {
+    const a = c.adversarial;
+    check(a.method === 'pgd' || a.method === 'fgsm-rs', `--adversarial method must be pgd or fgsm-rs, got ${a.method}`);
+    check(a.norm === 'linf' || a.norm === 'l2', `--adversarial norm must be linf or l2, got ${a.norm}`);
+    check(Number.isFinite(a.eps) && a.eps > 0 && (a.norm !== 'linf' || a.eps <= 1), `--adversarial ε must be > 0 (and ≤ 1 for L∞), got ${a.eps}`);
+    check(Number.isInteger(a.steps) && a.steps >= 1, `--adversarial steps must be an integer ≥ 1, got ${a.steps}`);
+    check(Number.isFinite(a.stepSize) && a.stepSize > 0, `--adversarial step must be > 0, got ${a.stepSize}`);
+    check(Number.isInteger(a.warmupEpochs) && a.warmupEpochs >= 0 && a.warmupEpochs <= c.epochs, `--adversarial-warmup must be an integer from 0 to --epochs (${c.epochs}), got ${a.warmupEpochs}`);
+  }
+  if (c.augmentCorruptions) {
+    const { corruptions, p } = c.augmentCorruptions;
+    check(corruptions.length > 0 && corruptions.every((n) => (CORRUPTION_NAMES as readonly string[]).includes(n)), `--augment-corruptions needs known corruption names, got ${corruptions.join(',') || 'none'}`);
+    check(Number.isFinite(p) && p > 0 && p <= 1, `--augment-corruptions p must be in (0, 1], got ${p}`);
+  }
 }
 
 /** Checks that `trainSize` samples give at least one (full) batch of `batchSize`. */
@@ -273,10 +302,11 @@ export function trainingStep(model: ResNet, optimizer: SGD, batch: Pick<Batch, '
 
 export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResult> {
   validateConfig(config);
+  if (config.adversarial || config.augmentCorruptions) throw new Error('train: --adversarial and --augment-corruptions are parsed and recorded but the training loop does not apply them yet');
   const { store, train: trainData, test: testData } = io;
   const log = io.log ?? (() => {});
   // The GEMM tile sets the order of summation, so a resumed run must use the one it started with.
-  const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
+  const fullConfig = { ...config, ...robustTrainingRecord(config), numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
   const classNames = trainData.classNames ?? testData.classNames;
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
@@ -293,7 +323,8 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const hasCheckpoint = await store.exists(CHECKPOINT_FILE);
   if (hasCheckpoint || (await store.exists(CONFIG_FILE))) {
     if (!io.resume) throw new Error(`${store.location} already holds a run; pass --resume to continue it, or choose another --out`);
-    const previous = JSON.parse(await store.readText(CONFIG_FILE)).config as Record<string, unknown>;
+    const recorded = JSON.parse(await store.readText(CONFIG_FILE)).config as Record<string, unknown>;
+    const previous = { ...recorded, ...robustTrainingRecord(recorded as Pick<TrainConfig, 'adversarial' | 'augmentCorruptions'>) };
     const diff = configDifferences(fullConfig, previous, ['adapter', 'version', 'dataDir']);
     if (diff.length > 0) throw new Error(`${store.location}: cannot resume a run with a different configuration:\n  ${diff.join('\n  ')}`);
   }
