@@ -71,7 +71,7 @@ function protocolHelp(): string {
   lines.push('', 'Paper scale:', '  cli study --data cifar10 --data-dir ~/data/cifar-10-batches-bin --corruption-source ~/data/CIFAR-10-C --out studies/r20 [--shard i/n]');
   lines.push('  cli study --data tinyimagenet --data-dir ~/data/tiny-imagenet-200 --corruption-source ~/data/Tiny-ImageNet-C --out studies/r18 [--shard i/n]');
   lines.push('', 'The findings (docs/method.md) are tested over all networks: Spearman ρ with a permutation p-value, paired', 'differences with the exact Wilcoxon signed-rank test, 95% bootstrap CIs resampling seeds within α.');
-  lines.push('', 'With --regimes standard,adversarial,corruption-aug the findings stay those of the standard networks; each robust', 'regime is paired with standard on the same (α, seed) (exact Wilcoxon signed-rank and sign tests) for SI, early-layer', 'dimensionality, mCA and PGD L∞ AUC, in the report\'s section "Robust training vs selectivity" and in study.json.');
+  lines.push('', 'With --regimes standard,adversarial,corruption-aug the findings stay those of the standard networks; each robust', 'regime is paired with standard on the same (α, seed) (exact Wilcoxon signed-rank and sign tests) for SI, early-layer', 'dimensionality, mCA and PGD L∞ AUC, in the report\'s section "Robust training vs selectivity" and in study.json.', 'Robust networks go to DIR/regimes/<regime>/runs/; an existing standard study gains regimes when run again with', '--regimes. Networks are numbered across regimes (standard first) for --shard; give every worker the same --regimes.');
   return lines.join('\n');
 }
 
