@@ -43,8 +43,8 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
     ],
     dimensionality: { samples: 100, corruptions: 'benchmark', severities: [3], norm: 'linf', eps: '0.1', steps: 10 },
     gradients: { samples: 24, units: 8 },
-    // ε = 0.2, the top of the L∞ grid above, rather than the classic 0.3: two epochs on 3072 images are
-    // too few for PGD-AT at 0.3; the ramp-up over the first epoch keeps the start from collapsing.
+    // ε = 0.2 rather than the classic 0.3: the top of the L∞ grid above, so the attack curve ends at the
+    // radius the networks were trained for; the first of the two epochs ramps ε up from 0.
     regimes: { adversarial: { adversarial: 'pgd:linf:0.2:steps=7', 'adversarial-warmup': 1 }, 'corruption-aug': CORRUPTION_AUG },
   },
   cifar10: {
