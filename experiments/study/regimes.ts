@@ -5,7 +5,7 @@
 // and the sign test on the paired differences. Pure functions of the run records, like findings.ts.
 import { formatP, type RunRecord } from '../report/report.js';
 import { meanOf, stdOf } from '../report/stats.js';
-import { EARLY_LAYER_INDEX } from './findings.js';
+import { earlyDimensionality } from './findings.js';
 import { holm, signTest, stratifiedBootstrapCi, verdictOf, wilcoxonSignedRank } from './statistics.js';
 
 /** The regimes in their fixed order; the order also fixes which shard trains which network. */
@@ -54,18 +54,10 @@ export interface RegimeMeasure {
   value: (r: RunRecord) => number | undefined;
 }
 
-function earlyLayer(r: RunRecord, measure: 'components' | 'participationRatio'): number | undefined {
-  const d = r.dimensionality;
-  if (!d) return undefined;
-  const layer = d.layers[EARLY_LAYER_INDEX];
-  const values = d.conditions.filter((c) => c.kind === 'clean').map((c) => c.perLayer.find((l) => l.layer === layer)?.[measure]).filter((v): v is number => typeof v === 'number');
-  return values.length ? meanOf(values) : undefined;
-}
-
 export const REGIME_MEASURES: RegimeMeasure[] = [
   { id: 'SI', label: 'mean SI', what: 'class selectivity (mean SI over block outputs, test set)', primary: true, value: (r) => r.selectivity?.overall },
-  { id: 'PC95', label: 'early PC95', what: 'early-layer dimensionality (principal components for 95% variance of the first block output, clean inputs)', primary: true, value: (r) => earlyLayer(r, 'components') },
-  { id: 'PR', label: 'early PR', what: 'early-layer dimensionality measured by the participation ratio of the first block output (clean inputs)', primary: false, value: (r) => earlyLayer(r, 'participationRatio') },
+  { id: 'PC95', label: 'early PC95', what: 'early-layer dimensionality (principal components for 95% variance of the first block output, clean inputs)', primary: true, value: (r) => earlyDimensionality(r, 'clean', 'components') },
+  { id: 'PR', label: 'early PR', what: 'early-layer dimensionality measured by the participation ratio of the first block output (clean inputs)', primary: false, value: (r) => earlyDimensionality(r, 'clean', 'participationRatio') },
   { id: 'mCA', label: 'mCA', what: 'mean accuracy over the benchmark corruptions (mCA)', primary: false, value: (r) => r.corruptions?.mCA },
   { id: 'AUC-Linf', label: 'PGD L∞ AUC', what: 'worst-case robustness (area under PGD L∞ accuracy vs ε)', primary: false, value: (r) => r.attacks.linf?.auc },
   { id: 'accuracy', label: 'test accuracy', what: 'clean test accuracy', primary: false, value: (r) => r.testAccuracy },
