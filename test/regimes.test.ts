@@ -115,6 +115,8 @@ test('summaries: mean ± sd per regime overall and per α over seeds', () => {
   // PC95 = 20 − α + seed: at α = 1 over seeds 0, 1, 2 it is 19, 20, 21; over all networks the mean is 21.
   assert.equal([at(1).mean, at(1).sd, at(1).n], [20, 1, 3]);
   assert.is(at(null).n, 15);
+  const single = summarizeRegimes([{ regime: 'standard', runs: [record(0, 0, base(0, 0))] }]).find((x) => x.measure === 'SI' && x.alpha === null)!;
+  assert.equal([single.n, single.sd], [1, null], 'one network has no standard deviation');
   assert.ok(Math.abs(at(null).mean! - 21) < 1e-12);
 });
 

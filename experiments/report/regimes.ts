@@ -34,7 +34,7 @@ function summaryTable(groups: RegimeRuns[], summaries: RegimeSummary[]): string 
   const head = ['regime', 'networks', ...REGIME_MEASURES.map((m) => m.label)];
   const cell = (regime: RegimeName, measure: string) => {
     const s = summaries.find((x) => x.regime === regime && x.measure === measure && x.alpha === null);
-    return s && s.mean !== null ? `${s.mean.toFixed(3)} ± ${s.sd!.toFixed(3)}` : '–';
+    return s && s.mean !== null ? `${s.mean.toFixed(3)}${s.sd === null ? '' : ` ± ${s.sd.toFixed(3)}`}` : '–';
   };
   const rows = groups.map((g) => `<tr><td>${escapeXml(g.regime)}</td><td>${g.runs.length}</td>${REGIME_MEASURES.map((m) => `<td>${cell(g.regime, m.id)}</td>`).join('')}</tr>`);
   return `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;

@@ -68,7 +68,7 @@ export interface RegimeRuns {
   runs: RunRecord[];
 }
 
-/** Mean ± sd of a measure over the networks of a regime, overall (alpha null) and per α (over seeds). */
+/** Mean ± sd (sample standard deviation; null below 2 networks) of a measure over the networks of a regime, overall (alpha null) and per α (over seeds). */
 export interface RegimeSummary {
   regime: RegimeName;
   measure: string;
@@ -87,7 +87,8 @@ export function summarizeRegimes(groups: RegimeRuns[]): RegimeSummary[] {
     for (const m of REGIME_MEASURES) {
       for (const alpha of [null, ...alphas]) {
         const values = runs.filter((r) => alpha === null || r.alpha === alpha).map(m.value).filter((v): v is number => Number.isFinite(v));
-        out.push({ regime, measure: m.id, alpha, mean: values.length ? meanOf(values) : null, sd: values.length ? stdOf(values) : null, n: values.length });
+        // A standard deviation needs two networks; one network's is undefined, not 0.
+        out.push({ regime, measure: m.id, alpha, mean: values.length ? meanOf(values) : null, sd: values.length > 1 ? stdOf(values) : null, n: values.length });
       }
     }
   }
