@@ -72,6 +72,7 @@ export async function collectSweep(dir: string): Promise<{ runs: RunRecord[]; un
       name, alpha: config.alpha, seed: config.seed, testAccuracy: result.testAccuracy, testLoss: result.testLoss,
       selectivity: selectivity && { overall: selectivity.overall, layers: selectivity.layers, layerNames: selectivity.layerNames },
       corruptions: corruptions && toCorruptionSummary(corruptions), attacks, dimensionality, gradients, missing,
+      trainedOnCorruptions: Array.isArray(config.trainedOnCorruptions) ? config.trainedOnCorruptions : [],
     });
   }
   return { runs, unfinished };

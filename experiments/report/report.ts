@@ -52,6 +52,19 @@ export interface RunRecord {
   gradients?: GradientSummary;
   /** Result kinds this run lacks (reported, the rest still rendered). */
   missing: string[];
+  /** Benchmark corruptions the run trained on (--augment-corruptions); its corruption results are marked. */
+  trainedOnCorruptions?: string[];
+}
+
+/**
+ * The footnote (with its † mark) for corruption figures that include networks trained on benchmark
+ * corruptions; '' when none did.
+ */
+export function trainedOnFootnote(runs: RunRecord[]): string {
+  const seen = runs.filter((r) => r.trainedOnCorruptions?.length);
+  if (!seen.length) return '';
+  const names = [...new Set(seen.flatMap((r) => r.trainedOnCorruptions!))].sort();
+  return `† ${seen.length} of ${runs.length} networks (${seen.map((r) => r.name).join(', ')}) trained on benchmark corruptions (${names.join(', ')}): for them those corruptions are not held out, and their means include them.`;
 }
 
 export interface Figure {
@@ -115,6 +128,8 @@ export function buildFigures(runs: RunRecord[], findings: FindingResult[]): Figu
 
   const withC = runs.filter((r) => r.corruptions);
   if (withC.length) {
+    const footnote = trainedOnFootnote(withC);
+    const mark = footnote ? ' †' : '';
     const alphas = [...new Set(withC.map((r) => r.alpha))].sort((a, b) => a - b);
     const at = (r: RunRecord, s: number) => (s === 0 ? r.corruptions!.clean : r.corruptions!.meanPerSeverity[s - 1]);
     const series: Series[] = alphas.map((alpha) => {
@@ -127,24 +142,24 @@ export function buildFigures(runs: RunRecord[], findings: FindingResult[]): Figu
     });
     add({
       id: 'corruption-severity',
-      title: 'Accuracy vs corruption severity per α',
+      title: `Accuracy vs corruption severity per α${mark}`,
       svg: lineChart({ title: 'Mean accuracy over corruptions vs severity', xLabel: 'severity (0 = clean)', yLabel: 'accuracy', series, xTicks: [0, 1, 2, 3, 4, 5] }),
-      caption: `Leavitt & Morcos (2020): networks with lower selectivity (α < 0) keep more accuracy as severity grows; higher selectivity (α > 0) loses more. ${SEEDS_NOTE}`,
+      caption: `Leavitt & Morcos (2020): networks with lower selectivity (α < 0) keep more accuracy as severity grows; higher selectivity (α > 0) loses more. ${SEEDS_NOTE}${footnote && ` ${footnote}`}`,
     });
     add({
       id: 'mca-vs-alpha',
-      title: 'Mean corruption accuracy vs α',
+      title: `Mean corruption accuracy vs α${mark}`,
       svg: lineChart({ title: 'Mean corruption accuracy (benchmark corruptions) vs α', xLabel: 'α', yLabel: 'accuracy', xScale: 'symlog', series: [{ name: 'mCA', points: perAlpha(withC, (r) => r.corruptions!.mCA) }, { name: 'clean accuracy', dashed: true, points: perAlpha(withC, (r) => r.corruptions!.clean) }] }),
-      caption: `Paper: lower selectivity → higher corruption accuracy; higher selectivity → lower. ${SEEDS_NOTE}`,
+      caption: `Paper: lower selectivity → higher corruption accuracy; higher selectivity → lower. ${SEEDS_NOTE}${footnote && ` ${footnote}`}`,
     });
     const both = withC.filter((r) => r.selectivity);
     if (both.length) {
       const drop = byId.get('F2')?.extra?.meanRelativeDrop;
       add({
         id: 'si-vs-mca',
-        title: 'Selectivity vs corruption robustness',
+        title: `Selectivity vs corruption robustness${mark}`,
         svg: scatterChart({ title: 'Class selectivity vs mean corruption accuracy', subtitle: `one point per network; mean relative drop from clean accuracy ${typeof drop === 'number' ? pct(drop) : '–'}`, xLabel: 'mean SI', yLabel: 'mCA', trend: true, series: groupSeries(both, (r) => [r.selectivity!.overall, r.corruptions!.mCA]) }),
-        caption: 'Paper: selectivity and average-case (corruption) robustness are negatively related.',
+        caption: `Paper: selectivity and average-case (corruption) robustness are negatively related.${footnote && ` ${footnote}`}`,
       }, 'F2');
     }
   }
