@@ -145,7 +145,8 @@ test('sharding across regimes: network k of regime r is study network r·N + k, 
 
 test('the report section: verdict table, summary table, one figure per measure, and benchmark corruptions seen in training marked', () => {
   const g = groups((alpha, seed, k) => ({ ...base(alpha, seed), si: base(alpha, seed).si + amount(k) }));
-  const { record: rec, section } = regimeReport(g, { trainFlags: { standard: {}, adversarial: { adversarial: 'pgd:linf:0.2:steps=7' } }, trainedOn: { adversarial: ['fog'] } });
+  g[1].runs[3].trainedOnCorruptions = ['fog'];
+  const { record: rec, section } = regimeReport(g, { trainFlags: { standard: {}, adversarial: { adversarial: 'pgd:linf:0.2:steps=7' } } });
   assert.is(section.title, 'Robust training vs selectivity');
   assert.match(section.html, /<td class="verdict raises">raises<\/td>/);
   assert.match(section.html, /--adversarial pgd:linf:0\.2:steps=7/);
@@ -153,6 +154,8 @@ test('the report section: verdict table, summary table, one figure per measure, 
   assert.is((section.html.match(/<figure /g) ?? []).length, 5);
   assert.equal(rec.names, ['standard', 'adversarial']);
   assert.is(rec.comparisons.length, 6);
+  assert.equal(rec.trainedOnCorruptions, { adversarial: ['fog'] });
+  g[1].runs[3].trainedOnCorruptions = [];
   assert.not.match(regimeReport(g).section.html, /class="warn"/);
 });
 

@@ -29,7 +29,7 @@ export async function reportCommand(argv: string[]): Promise<void> {
   // A study with robust regimes (DIR/regimes/<name>/) also gets the regime comparison; its train options come from study.json when the study wrote one.
   const regimes = regimesIn(dir);
   if (regimes.length > 1) {
-    const { groups, trainedOn } = await collectRegimes(dir, regimes);
+    const groups = await collectRegimes(dir, regimes);
     const studyFile = join(dir, STUDY_FILE);
     let trainFlags;
     try {
@@ -37,7 +37,7 @@ export async function reportCommand(argv: string[]): Promise<void> {
     } catch (e) {
       throw new UsageError(`${studyFile}: cannot be read as JSON (${(e as Error).message})`);
     }
-    sections.push(regimeReport(groups, { trainedOn, trainFlags }).section);
+    sections.push(regimeReport(groups, { trainFlags }).section);
   }
   const { html, figures } = buildReport(runs, { title: args.title as string, source: dir, generated: new Date().toISOString(), notes, sections });
   const out = (args.out as string | undefined) ?? join(dir, 'report.html');

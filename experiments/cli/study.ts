@@ -300,12 +300,11 @@ async function finishStudy(dir: string, runNames: string[], options: FinishOptio
     console.log(`\n${incomplete.length} of ${networks} networks are not finished (${incomplete.slice(0, 6).join(', ')}${incomplete.length > 6 ? ', …' : ''}); other shards may still be at work. Run the same command again to continue; the last worker to finish writes ${STUDY_FILE}.`);
     return;
   }
-  const collected = await collectRegimes(dir, regimes);
-  const groups = collected.groups.map((g) => ({ ...g, runs: g.runs.filter((r) => runNames.includes(r.name)) }));
+  const groups = (await collectRegimes(dir, regimes)).map((g) => ({ ...g, runs: g.runs.filter((r) => runNames.includes(r.name)) }));
   const chosen = groups.find((g) => g.regime === STANDARD)!.runs;
   // The paper's findings are those of the standard networks; robust regimes are compared with them.
   const findings = evaluateFindings(chosen);
-  const comparison = regimes.length > 1 ? regimeReport(groups, { trainedOn: collected.trainedOn, trainFlags: Object.fromEntries(regimes.map((r) => [r, regimeTrainOptions(options.protocol, r)])) }) : undefined;
+  const comparison = regimes.length > 1 ? regimeReport(groups, { trainFlags: Object.fromEntries(regimes.map((r) => [r, regimeTrainOptions(options.protocol, r)])) }) : undefined;
   const study = {
     findings,
     runs: chosen.length,

@@ -112,22 +112,11 @@ export function flattenRun(r: RunRecord): MergedRun {
   return { alpha: r.alpha, seed: r.seed, run: r.name, values };
 }
 
-/** Each regime's finished networks (its sweep directory under the study's) and the corruptions they were trained on. */
-export async function collectRegimes(dir: string, regimes: readonly RegimeName[]): Promise<{ groups: RegimeRuns[]; trainedOn: Partial<Record<RegimeName, string[]>> }> {
+/** Each regime's finished networks, from its sweep directory under the study's. */
+export async function collectRegimes(dir: string, regimes: readonly RegimeName[]): Promise<RegimeRuns[]> {
   const groups: RegimeRuns[] = [];
-  const trainedOn: Partial<Record<RegimeName, string[]>> = {};
-  for (const regime of regimes) {
-    const regimeDir = join(dir, regimeSubdir(regime));
-    const { runs } = await collectSweep(regimeDir);
-    groups.push({ regime, runs });
-    const names = new Set<string>();
-    for (const r of runs) {
-      const j = await readJson(join(regimeDir, RUNS_DIR, r.name, CONFIG_FILE));
-      for (const name of j.config?.trainedOnCorruptions ?? j.trainedOnCorruptions ?? []) names.add(name);
-    }
-    if (names.size) trainedOn[regime] = [...names].sort();
-  }
-  return { groups, trainedOn };
+  for (const regime of regimes) groups.push({ regime, runs: (await collectSweep(join(dir, regimeSubdir(regime)))).runs });
+  return groups;
 }
 
 /** The regimes present in a study directory: standard, and each robust regime with a sweep folder. */

@@ -11,8 +11,6 @@ export interface RegimeSectionInput {
   summaries: RegimeSummary[];
   /** The `train` options each regime added (none for standard), where known. */
   trainFlags?: Partial<Record<RegimeName, Record<string, string | number>>>;
-  /** Per regime: the benchmark corruptions its networks saw in training (config.json's trainedOnCorruptions). */
-  trainedOn?: Partial<Record<RegimeName, string[]>>;
 }
 
 export interface ReportSection {
@@ -40,16 +38,27 @@ function summaryTable(groups: RegimeRuns[], summaries: RegimeSummary[]): string 
   return `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-/** Corruptions a regime trained on that the corruption evaluation also measures (the evaluation protocol wants them unseen). */
-function seenCorruptions(input: RegimeSectionInput): string[] {
-  const evaluated = new Set(input.groups.flatMap((g) => g.runs.flatMap((r) => Object.keys(r.corruptions?.perCorruption ?? {}))));
-  return Object.entries(input.trainedOn ?? {}).flatMap(([regime, names]) => (names ?? []).filter((n) => evaluated.has(n)).map((n) => `${regime}: ${n}`));
+/** Per regime: the benchmark corruptions its networks saw in training (config.json's trainedOnCorruptions). */
+function trainedOnOf(groups: RegimeRuns[]): Partial<Record<RegimeName, string[]>> {
+  const out: Partial<Record<RegimeName, string[]>> = {};
+  for (const g of groups) {
+    const names = [...new Set(g.runs.flatMap((r) => r.trainedOnCorruptions ?? []))].sort();
+    if (names.length) out[g.regime] = names;
+  }
+  return out;
+}
+
+/** "regime: corruption" for every corruption a regime trained on that the evaluation also measures (the protocol wants them unseen). */
+function seenCorruptions(groups: RegimeRuns[], trainedOn: Partial<Record<RegimeName, string[]>>): string[] {
+  const evaluated = new Set(groups.flatMap((g) => g.runs.flatMap((r) => Object.keys(r.corruptions?.perCorruption ?? {}))));
+  return Object.entries(trainedOn).flatMap(([regime, names]) => (names ?? []).filter((n) => evaluated.has(n)).map((n) => `${regime}: ${n}`));
 }
 
 export function regimeSection(input: RegimeSectionInput): ReportSection {
   const { groups, comparisons } = input;
-  const regimes = groups.map((g) => `<li><b>${escapeXml(g.regime)}</b>: ${g.runs.length} networks${input.trainFlags?.[g.regime] ? `, <code>${escapeXml(flagsText(input.trainFlags[g.regime]!))}</code>` : ''}${input.trainedOn?.[g.regime]?.length ? `; trained on the benchmark corruptions ${escapeXml(input.trainedOn[g.regime]!.join(', '))}` : ''}</li>`);
-  const seen = seenCorruptions(input);
+  const trainedOn = trainedOnOf(groups);
+  const regimes = groups.map((g) => `<li><b>${escapeXml(g.regime)}</b>: ${g.runs.length} networks${input.trainFlags?.[g.regime] ? `, <code>${escapeXml(flagsText(input.trainFlags[g.regime]!))}</code>` : ''}${trainedOn[g.regime] ? `; trained on the benchmark corruptions ${escapeXml(trainedOn[g.regime]!.join(', '))}` : ''}</li>`);
+  const seen = seenCorruptions(groups, trainedOn);
   const figures = REGIME_MEASURES.filter((m) => m.id !== 'accuracy').map((m) => {
     const series = groups.map((g) => ({ name: g.regime, dashed: g.regime === STANDARD, points: perAlpha(g.runs, m.value) })).filter((s) => s.points.length);
     if (!series.length) return '';
@@ -69,11 +78,11 @@ ${figures.join('\n')}`;
 }
 
 /** study.json's record of the regime comparison and the report section, from every regime's networks. */
-export function regimeReport(groups: RegimeRuns[], facts: Pick<RegimeSectionInput, 'trainFlags' | 'trainedOn'> = {}) {
+export function regimeReport(groups: RegimeRuns[], facts: Pick<RegimeSectionInput, 'trainFlags'> = {}) {
   const comparisons = compareRegimes(groups);
   const summaries = summarizeRegimes(groups);
   return {
-    record: { names: groups.map((g) => g.regime), networks: Object.fromEntries(groups.map((g) => [g.regime, g.runs.length])), trainFlags: facts.trainFlags ?? {}, trainedOnCorruptions: facts.trainedOn ?? {}, comparisons, summaries },
+    record: { names: groups.map((g) => g.regime), networks: Object.fromEntries(groups.map((g) => [g.regime, g.runs.length])), trainFlags: facts.trainFlags ?? {}, trainedOnCorruptions: trainedOnOf(groups), comparisons, summaries },
     section: regimeSection({ groups, comparisons, summaries, ...facts }),
   };
 }
