@@ -63,7 +63,7 @@ function protocolHelp(): string {
   const lines = ['', '', 'Protocols (the defaults for each --data):'];
   for (const [name, p] of Object.entries(PROTOCOLS)) {
     lines.push(`  ${name}: ${p.summary}`);
-    lines.push(`    α ${p.alphas.join(',')} × seeds ${p.seeds.join(',')}; train ${Object.entries(p.train).map(([k, v]) => `--${k} ${v}`).join(' ')}`);
+    lines.push(`    α ${p.alphas.join(',')} × seeds ${p.seeds.join(',')}; train ${trainFlags(p.train).join(' ')}`);
     lines.push(`    corruptions: ${p.corruptions.corruptions} × severities ${p.corruptions.severities.join(',')} on ${p.corruptions.images} images; ${p.attacks.map((a) => `PGD-${a.steps} ${a.norm} ε ${a.eps} on ${a.images}`).join('; ')}`);
     lines.push(`    dimensionality: ${p.dimensionality.samples} images, ${p.dimensionality.corruptions} at severity ${p.dimensionality.severities.join(',')}, PGD ${p.dimensionality.norm} ε ${p.dimensionality.eps}; gradients: ${p.gradients.samples} images × ${p.gradients.units} units per layer`);
     lines.push(`    regimes: ${Object.entries(p.regimes).map(([name, flags]) => `${name} adds ${trainFlags(flags).join(' ')}`).join('; ')}`);
