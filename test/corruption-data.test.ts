@@ -446,10 +446,12 @@ test('eval-corruptions: generated on the fly = read from the written set; CSV, J
   assert.is(json.samples, 12);
   assert.is(json.meanPerSeverity.length, 5);
   const csv = readFileSync(join(dir, 'corruptions.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
-  assert.equal(csv[0], ['corruption', 'group', 's1', 's2', 's3', 's4', 's5', 'mean', 'relative_to_clean', 'drop_from_clean']);
+  assert.equal(csv[0], ['corruption', 'group', 's1', 's2', 's3', 's4', 's5', 'mean', 'relative_to_clean', 'drop_from_clean', 'seen_in_training']);
   assert.equal(csv.slice(1).map((r) => r[0]), [...CORRUPT_SET, 'mean_benchmark', 'mean_all', 'clean']);
   assert.equal(csv.slice(1).map((r) => r[1]), ['benchmark', 'benchmark', 'benchmark', 'mean', 'mean', 'clean']);
-  csv.forEach((r) => assert.is(r.length, 10));
+  csv.forEach((r) => assert.is(r.length, 11));
+  assert.equal(csv.slice(1).map((r) => r[10]), ['false', 'false', 'false', '', '', '']);
+  assert.equal(json.trainedOn, []);
   assert.ok(Math.abs(Number(csv[6][7]) - json.clean) < 1e-6);
   const svg = readFileSync(join(dir, 'corruptions.svg'), 'utf8');
   const tags = checkXml(svg, 'corruptions.svg');

@@ -3,6 +3,10 @@
 // corruption augmentation (the evaluation's kernels on the chosen samples, the others untouched),
 // config.json's fields and bit-exact resumption. The MNIST effect tests are in
 // robust-training-mnist.test.ts.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { noGrad } from '../engine/autograd.js';
@@ -221,6 +225,34 @@ test('robust runs record their settings in config.json and resume bit-for-bit', 
   } catch (e) {
     assert.match(String(e), /different configuration:\n {2}adversarial: \{.*\} in the run vs null now/);
   }
+});
+
+const cli = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
+  const child = spawn(process.execPath, ['dist/experiments/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  child.on('exit', (code) => resolve({ code, out }));
+});
+
+test('train and sweep take the robust-training flags and reject bad ones by name, before any work', async () => {
+  const never = join(tmpdir(), 'never-created');
+  const cases: [string[], RegExp][] = [
+    [['train', '--out', never, '--adversarial', 'pgd:linf:8/255:steps=x'], /^train --adversarial steps: expected an integer ≥ 1, got 'x'/m],
+    [['train', '--out', never, '--adversarial-warmup', '2'], /^train --adversarial-warmup: needs --adversarial/m],
+    [['train', '--out', never, '--adversarial', 'pgd:linf:0.3', '--adversarial-warmup', '3', '--epochs', '2'], /--adversarial-warmup must be an integer from 0 to --epochs \(2\), got 3/],
+    [['train', '--out', never, '--augment-corruptions', 'extra:p=0'], /^train --augment-corruptions p: must be > 0/m],
+    [['sweep', '--out', never, '--adversarial', 'fgsm-rs:l2:1'], /^sweep --adversarial: fgsm-rs is the L∞ method/m],
+    [['sweep', '--out', never, '--augment-corruptions', 'haze'], /^sweep --augment-corruptions: unknown corruption 'haze'/m],
+  ];
+  const results = await Promise.all(cases.map(([args]) => cli(args)));
+  results.forEach((r, i) => {
+    assert.is(r.code, 2, r.out);
+    assert.match(r.out, cases[i][1]);
+  });
+  assert.not.ok(existsSync(never));
+  const help = await cli(['train', '--help']);
+  for (const flag of ['--adversarial SPEC', '--adversarial-warmup N', '--augment-corruptions SET[:p=P]']) assert.ok(help.out.includes(flag), `train --help lacks ${flag}`);
 });
 
 test.run();
