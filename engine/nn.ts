@@ -9,7 +9,7 @@ import { ones, zeros } from './ops/fill.js';
 import { linear } from './ops/matmul.js';
 import { rand, randn, type Generator } from './ops/random.js';
 import { runtime } from './runtime.js';
-import type { Tensor } from './tensor.js';
+import { empty, storageBytes, type Tensor } from './tensor.js';
 
 /** A tensor as stored in a checkpoint: PyTorch layout, host memory. */
 export interface HostTensor {
@@ -144,6 +144,29 @@ export abstract class Module {
     if (strict) {
       const extra = Object.keys(state).filter((k) => !expected.has(k));
       if (extra.length > 0) throw new Error(`${source}: unexpected entries ${extra.slice(0, 5).map((k) => `'${k}'`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
+    }
+  }
+
+  /**
+   * Runs fn, then puts every buffer (batch norm's running statistics) and counter back as they were:
+   * for forward passes in training mode that must not count as training (the adversarial example
+   * search of adversarial training). The restore is recorded after fn's GPU work, so fn must be
+   * synchronous.
+   */
+  preservingBuffers<T>(fn: () => T): T {
+    const buffers = this.namedBuffers().map(([, t]) => t);
+    const saved = buffers.map((t) => {
+      const copy = empty(t.shape, t.dtype).keep();
+      runtime().copy(t.range, copy.range, storageBytes(t.size, t.dtype));
+      return copy;
+    });
+    const counts = this.modules().map((m) => new Map(m.counters));
+    try {
+      return fn();
+    } finally {
+      buffers.forEach((t, i) => runtime().copy(saved[i].range, t.range, storageBytes(t.size, t.dtype)));
+      saved.forEach((t) => t.dispose());
+      this.modules().forEach((m, i) => (m.counters = counts[i]));
     }
   }
 

@@ -85,12 +85,15 @@ export function resolveAttack(options: AttackOptions): Attack {
   return { method: 'pgd', norm, eps, steps, stepSize, restarts, randomStart: options.randomStart ?? true };
 }
 
-/** Runs fn with the model in eval mode and its parameters out of autograd (input gradients only). */
-function withFrozenModel<T>(model: Classifier, fn: () => T): T {
+/**
+ * Runs fn with the model in eval mode (or training mode: batch statistics, as adversarial training
+ * attacks) and its parameters out of autograd (input gradients only).
+ */
+export function withFrozenModel<T>(model: Classifier, fn: () => T, mode: 'eval' | 'train' = 'eval'): T {
   const wasTraining = model.training;
   const params = model.parameters();
   const flags = params.map((p) => p.requiresGrad);
-  model.eval();
+  model.train(mode === 'train');
   params.forEach((p) => (p.requiresGrad = false));
   try {
     return fn();
@@ -100,7 +103,8 @@ function withFrozenModel<T>(model: Classifier, fn: () => T): T {
   }
 }
 
-function gradientOf(model: Classifier, x: Tensor, labels: Tensor): Tensor {
+/** ∇ₓ Σₙ CE(model(x)ₙ, yₙ) in the model's current mode; the caller keeps parameters out of autograd. */
+export function gradientOf(model: Classifier, x: Tensor, labels: Tensor): Tensor {
   return scope(() => {
     const leaf = x.view(x.shape);
     leaf.requiresGrad = true;
@@ -137,7 +141,8 @@ export interface BatchAttackResult {
 // ε·U^(1/d) with U uniform in (0, 1]: the radius of a uniform point of the d-dimensional ball.
 const BALL_RADIUS = { name: 'ball_radius', arity: 1 as const, expr: 'params.s0 * pow(T(1.0) - a, T(params.s1))' };
 
-function randomStart(clean: Tensor, attack: Attack, generator: Generator): Tensor {
+/** A uniform random point of the ε-ball around clean (L∞: per element; L2: by radius), clipped to [0, 1]. */
+export function randomStart(clean: Tensor, attack: Pick<Attack, 'norm' | 'eps'>, generator: Generator): Tensor {
   const { norm, eps } = attack;
   if (norm === 'linf') {
     const u = rand(clean.shape, { lo: -eps, hi: eps, generator });

@@ -21,6 +21,8 @@ import { runtime } from '../engine/runtime.js';
 import { naiveBatchNorm, naiveConvDataGrad, naiveConvForward, naiveConvWeightGrad, naiveMatmul, naiveWorkgroups } from '../shaders/naive.js';
 import { resnet18, resnet20, type ResNet } from '../models/resnet.js';
 import { attackBatch, resolveAttack } from './attacks.js';
+import { parseAdversarialSpec, describeAdversarial } from './robust/spec.js';
+import { trainingStep } from './train.js';
 import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './bench-tfjs.js';
 import { parseArgs, type OptionSpec } from './cli/args.js';
 import { writeFileAtomic } from './io/atomic.js';
@@ -103,7 +105,7 @@ async function time(work: () => Tensor | Tensor[] | void, warmup: number, iterat
 }
 
 const options: Record<string, OptionSpec> = {
-  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack (and soak: 2,000 training steps, pool and RSS growth)', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack' },
+  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack,adversarial (and soak: 2,000 training steps, pool and RSS growth)', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack,adversarial' },
   iterations: { type: 'number', integer: true, min: 1, description: 'timed iterations per measurement (median and min reported)', default: 5 },
   warmup: { type: 'number', integer: true, min: 1, description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
@@ -362,6 +364,25 @@ export async function main(argv: string[]): Promise<void> {
     model.dispose();
     x.dispose();
     y.dispose();
+  }
+
+  if (groups.has('adversarial')) {
+    // Adversarial training steps (experiments/train.ts trainingStep, as `train --adversarial` runs
+    // them): PGD-AT with K = 7 costs K + 1 forward/backward passes per step, FGSM-RS 2.
+    const batch = 128;
+    const images = Uint8Array.from({ length: batch * 32 * 32 * 3 }, (_, i) => (i * 2654435761) >>> 24);
+    const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
+    for (const spec of ['pgd:linf:8/255:steps=7', 'fgsm-rs:linf:8/255']) {
+      const model = resnet20();
+      const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+      const config = parseAdversarialSpec(spec);
+      const generator = new Generator(0, { stream: 1 });
+      const adversarial = { config, eps: config.eps, generator: new Generator(0, { stream: 2 }) };
+      const t = await time(() => Object.values(trainingStep(model, opt, { images, labels, count: batch }, [32, 32], { alpha: 0, numClasses: 10, padding: 4, flip: true, generator, adversarial })), 1, Math.max(2, Math.ceil(iterations / 2)));
+      add({ name: `adversarial training step (${describeAdversarial(config)})`, shape: `resnet20, batch ${batch}, 32x32, ${config.steps + 1} passes`, ...pick(t), imagesPerSecond: batch / (t.medianMs / 1000), dispatchesPerIteration: t.dispatches });
+      model.dispose();
+      opt.dispose();
+    }
   }
 
   if (groups.has('soak')) await soakRow(add);

@@ -52,7 +52,8 @@ export function shardOf(runs: RunKey[], shard: Shard): RunKey[] {
 /** Differences between a sweep's recorded base configuration and this invocation's. */
 export function baseDifferences(recorded: Record<string, unknown>, current: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(recorded), ...Object.keys(current)])];
-  return keys.filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(current[k])).map((k) => `${k}: ${JSON.stringify(recorded[k])} in the sweep vs ${JSON.stringify(current[k])} now`);
+  // A setting absent from an older record (e.g. adversarial) means it was off, as null does now.
+  return keys.filter((k) => JSON.stringify(recorded[k] ?? null) !== JSON.stringify(current[k] ?? null)).map((k) => `${k}: ${JSON.stringify(recorded[k])} in the sweep vs ${JSON.stringify(current[k])} now`);
 }
 
 export interface MergedRun {

@@ -21,6 +21,10 @@ import type { RunStore } from './io/store.js';
 import { createModel, type DatasetName, type ModelName } from './models.js';
 import { SelectivityAccumulator, batchSelectivity, blockNames, type SelectivityReport } from './selectivity.js';
 import { packageVersion } from './version.js';
+import { CORRUPTION_NAMES, type CorruptionName } from './corruptions/types.js';
+import { adversarialExamples } from './robust/adversarial.js';
+import { applyCorruptionPlan, batchRandom, planCorruptions, reorderBatch } from './robust/corruption-augment.js';
+import { adversarialEps, describeAdversarial, trainedOnCorruptions, type AdversarialConfig, type AugmentCorruptionsConfig } from './robust/spec.js';
 
 export interface TrainConfig {
   model: ModelName;
@@ -43,7 +47,24 @@ export interface TrainConfig {
   limitTrain: number | null;
   limitTest: number | null;
   evalBatchSize: number;
+  /** Adversarial training (PGD-AT or FGSM-RS; docs/robust-training.md); null or absent: clean examples. */
+  adversarial?: AdversarialConfig | null;
+  /** Corruption augmentation of the training samples; null or absent: none. */
+  augmentCorruptions?: AugmentCorruptionsConfig | null;
 }
+
+/**
+ * The robust-training fields as config.json records them (null where unused), plus
+ * trainedOnCorruptions: the benchmark corruptions the run saw in training. A record written before
+ * these fields existed reads as a standard run.
+ */
+export function robustTrainingRecord(c: { adversarial?: AdversarialConfig | null; augmentCorruptions?: AugmentCorruptionsConfig | null }): { adversarial: AdversarialConfig | null; augmentCorruptions: AugmentCorruptionsConfig | null; trainedOnCorruptions: CorruptionName[] } {
+  return { adversarial: c.adversarial ?? null, augmentCorruptions: c.augmentCorruptions ?? null, trainedOnCorruptions: trainedOnCorruptions(c.augmentCorruptions) };
+}
+
+/** Generator streams of the training run (0: initialisation, 1: crop/flip augmentation). */
+export const ADVERSARIAL_STREAM = 2;
+export const CORRUPTION_AUGMENT_STREAM = 3;
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const MODEL_FILE = 'model.safetensors';
@@ -143,6 +164,20 @@ export function validateConfig(c: TrainConfig, what = 'train'): void {
   check(Number.isInteger(c.augmentPadding) && c.augmentPadding >= 0, `--augment-padding must be a non-negative integer, got ${c.augmentPadding}`);
   check(Number.isInteger(c.evalBatchSize) && c.evalBatchSize >= 1, `--eval-batch-size must be a positive integer, got ${c.evalBatchSize}`);
   for (const [flag, v] of [['--limit-train', c.limitTrain], ['--limit-test', c.limitTest]] as const) check(v === null || (Number.isInteger(v) && v >= 1), `${flag} must be a positive integer, got ${v}`);
+  if (c.adversarial) {
+    const a = c.adversarial;
+    check(a.method === 'pgd' || a.method === 'fgsm-rs', `--adversarial method must be pgd or fgsm-rs, got ${a.method}`);
+    check(a.norm === 'linf' || a.norm === 'l2', `--adversarial norm must be linf or l2, got ${a.norm}`);
+    check(Number.isFinite(a.eps) && a.eps > 0 && (a.norm !== 'linf' || a.eps <= 1), `--adversarial ε must be > 0 (and ≤ 1 for L∞), got ${a.eps}`);
+    check(Number.isInteger(a.steps) && a.steps >= 1, `--adversarial steps must be an integer ≥ 1, got ${a.steps}`);
+    check(Number.isFinite(a.stepSize) && a.stepSize > 0, `--adversarial step must be > 0, got ${a.stepSize}`);
+    check(Number.isInteger(a.warmupEpochs) && a.warmupEpochs >= 0 && a.warmupEpochs <= c.epochs, `--adversarial-warmup must be an integer from 0 to --epochs (${c.epochs}), got ${a.warmupEpochs}`);
+  }
+  if (c.augmentCorruptions) {
+    const { corruptions, p } = c.augmentCorruptions;
+    check(corruptions.length > 0 && corruptions.every((n) => (CORRUPTION_NAMES as readonly string[]).includes(n)), `--augment-corruptions needs known corruption names, got ${corruptions.join(',') || 'none'}`);
+    check(Number.isFinite(p) && p > 0 && p <= 1, `--augment-corruptions p must be in (0, 1], got ${p}`);
+  }
 }
 
 /** Checks that `trainSize` samples give at least one (full) batch of `batchSize`. */
@@ -252,15 +287,28 @@ export async function evaluate(model: ResNet, data: ImageDataset, batchSize: num
   return { loss, accuracy, selectivity };
 }
 
+/** Robust-training settings of one step: what the training loop (or the page) passes per step. */
+export interface RobustStepOptions {
+  /** Train on adversarial examples at radius eps (the warm-up's current ε), random starts from generator. */
+  adversarial?: { config: AdversarialConfig; eps: number; generator: Generator } | null;
+  /** Corrupt samples (choices and corruption randomness from generator). */
+  corruptions?: { config: AugmentCorruptionsConfig; generator: Generator } | null;
+}
+
 /**
- * One SGD step on a batch: GPU augmentation (random crop with `padding`, flips), forward, loss
- * CE − α·SI, backward, update. Returns the batch's mean cross-entropy, its correct count and its
- * minibatch SI, in the caller's scope.
+ * One SGD step on a batch: GPU augmentation (random crop with `padding`, flips), then optionally
+ * corruption augmentation and the adversarial example search, forward, loss CE − α·SI (on the
+ * examples trained on), backward, update. Returns the batch's mean cross-entropy, its correct count
+ * and its minibatch SI, in the caller's scope.
  */
-export function trainingStep(model: ResNet, optimizer: SGD, batch: Pick<Batch, 'images' | 'labels' | 'count'>, [height, width]: [number, number], o: { alpha: number; numClasses: number; padding: number; flip: boolean; generator: Generator }): { ce: Tensor; correct: Tensor; si: Tensor } {
+export function trainingStep(model: ResNet, optimizer: SGD, batch: Pick<Batch, 'images' | 'labels' | 'count'>, [height, width]: [number, number], o: { alpha: number; numClasses: number; padding: number; flip: boolean; generator: Generator } & RobustStepOptions): { ce: Tensor; correct: Tensor; si: Tensor } {
   const shape = [batch.count, height, width, 3];
-  const x = augmentImages(uploadImagesU8(batch.images, shape), shape, { padding: o.padding, flip: o.flip, crop: o.padding > 0, generator: o.generator });
-  const labels = tensor(batch.labels);
+  const plan = o.corruptions ? planCorruptions(batch.count, o.corruptions.config, batchRandom(o.corruptions.generator)) : null;
+  const samples = plan ? reorderBatch(batch, plan.order) : batch;
+  let x = augmentImages(uploadImagesU8(samples.images, shape), shape, { padding: o.padding, flip: o.flip, crop: o.padding > 0, generator: o.generator });
+  if (plan) x = applyCorruptionPlan(x, plan, o.corruptions!.generator);
+  const labels = tensor(samples.labels);
+  if (o.adversarial) x = adversarialExamples(model, x, labels, o.adversarial.config, o.adversarial.eps, o.adversarial.generator);
   const { logits, blocks } = model.forward(x);
   const ce = crossEntropy(logits, labels);
   // With α = 0 the SI is only a metric: no graph to record.
@@ -276,10 +324,14 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const { store, train: trainData, test: testData } = io;
   const log = io.log ?? (() => {});
   // The GEMM tile sets the order of summation, so a resumed run must use the one it started with.
-  const fullConfig = { ...config, numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
+  const fullConfig = { ...config, ...robustTrainingRecord(config), numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), ...io.describe };
   const classNames = trainData.classNames ?? testData.classNames;
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
+  // Random starts of the adversarial search and corruption choices/noise: streams of their own, so
+  // a standard run draws exactly what it drew before these existed.
+  const adversarialGenerator = new Generator(config.seed, { stream: ADVERSARIAL_STREAM });
+  const corruptionGenerator = new Generator(config.seed, { stream: CORRUPTION_AUGMENT_STREAM });
   const model = io.model ? io.model(initGenerator) : createModel({ model: config.model, dataset: config.data, numClasses: io.numClasses, shortcut: config.shortcut }, initGenerator);
   const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
   let position: TrainingPosition = { epoch: 0, batch: 0, globalStep: 0, generators: {} };
@@ -293,7 +345,8 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   const hasCheckpoint = await store.exists(CHECKPOINT_FILE);
   if (hasCheckpoint || (await store.exists(CONFIG_FILE))) {
     if (!io.resume) throw new Error(`${store.location} already holds a run; pass --resume to continue it, or choose another --out`);
-    const previous = JSON.parse(await store.readText(CONFIG_FILE)).config as Record<string, unknown>;
+    const recorded = JSON.parse(await store.readText(CONFIG_FILE)).config as Record<string, unknown>;
+    const previous = { ...recorded, ...robustTrainingRecord(recorded as Pick<TrainConfig, 'adversarial' | 'augmentCorruptions'>) };
     const diff = configDifferences(fullConfig, previous, ['adapter', 'version', 'dataDir']);
     if (diff.length > 0) throw new Error(`${store.location}: cannot resume a run with a different configuration:\n  ${diff.join('\n  ')}`);
   }
@@ -305,12 +358,16 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
     position = checkpoint.position;
     lastCheckpointStep = position.globalStep;
     augmentGenerator.setState(position.generators.augment);
+    if (position.generators.adversarial) adversarialGenerator.setState(position.generators.adversarial);
+    if (position.generators.corruptions) corruptionGenerator.setState(position.generators.corruptions);
     if (await store.exists(METRICS_FILE)) rows = parseMetricsCsv(await store.readText(METRICS_FILE)).filter((r) => r.epoch <= position.epoch);
     log(`resuming ${store.location} at epoch ${position.epoch + 1}, batch ${position.batch} (step ${position.globalStep})`);
   } else {
     await store.write(CONFIG_FILE, JSON.stringify({ config: fullConfig, adapter: gpu().info.description, platform: gpu().info.platform, version: packageVersion(), created: new Date().toISOString() }, null, 2) + '\n');
   }
 
+  if (config.adversarial) log(`adversarial training: ${describeAdversarial(config.adversarial)}`);
+  if (config.augmentCorruptions) log(`corruption augmentation: p = ${config.augmentCorruptions.p} of ${config.augmentCorruptions.corruptions.join(', ')}, severities 1–5`);
   const trail = new FinitenessTrail();
   const diverged = (what: string, value: number, where: string) =>
     new TrainingDivergedError(`train: the ${what} became ${value} at ${where} with α = ${config.alpha} and lr ${config.lr}; stopped without saving anything from that step on; ${lastGood()}. Lower --lr or |α|, or start again with another seed`);
@@ -330,7 +387,7 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   };
   const saveCheckpoint = async (totals?: Tensor[], seen = 0) => {
     await checkTrail();
-    position.generators = { augment: augmentGenerator.getState() };
+    position.generators = { augment: augmentGenerator.getState(), adversarial: adversarialGenerator.getState(), corruptions: corruptionGenerator.getState() };
     position.epochTotals = totals ? { loss: await totals[0].item(), correct: await totals[1].item(), selectivity: await totals[2].item(), seen } : undefined;
     const bytes = await encode(true);
     stopIfAborted();
@@ -362,7 +419,11 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
         const n = batch.count;
         optimizer.lr = learningRate(config, epoch + batch.batchIndex / steps);
         const sums = scope(() => {
-          const step = trainingStep(model, optimizer, batch, [height, width], { alpha: config.alpha, numClasses: io.numClasses, padding: config.augmentPadding, flip: config.augmentFlip, generator: augmentGenerator });
+          const step = trainingStep(model, optimizer, batch, [height, width], {
+            alpha: config.alpha, numClasses: io.numClasses, padding: config.augmentPadding, flip: config.augmentFlip, generator: augmentGenerator,
+            adversarial: config.adversarial ? { config: config.adversarial, eps: adversarialEps(config.adversarial, epoch + batch.batchIndex / steps), generator: adversarialGenerator } : null,
+            corruptions: config.augmentCorruptions ? { config: config.augmentCorruptions, generator: corruptionGenerator } : null,
+          });
           return [addRaw(lossSum, scaleRaw(step.ce, n)), addRaw(correctSum, step.correct), addRaw(siSum, step.si)];
         });
         [lossSum, correctSum, siSum].forEach((t) => t.dispose());

@@ -232,6 +232,31 @@ test('training in the page lowers the loss and draws the charts', async () => {
   assert.equal(pageErrors, []);
 });
 
+test('the regime selector trains one PGD-AT step in the page', async () => {
+  await page.selectOption('#regime', 'pgd');
+  await page.fill('#regime-eps', '0.3');
+  await page.fill('#steps', '1');
+  await page.fill('#batch', '8');
+  await page.click('#train');
+  await page.waitForFunction(() => {
+    const app = (globalThis as unknown as { app: { busy: boolean; error: string | null; history: () => unknown[] } }).app;
+    return app.error !== null || (!app.busy && app.history().length === 1);
+  }, null, { timeout: 20 * MINUTE, polling: 500 });
+  const state = await page.evaluate(() => {
+    const app = (globalThis as unknown as { app: { error: string | null; history: () => { loss: number; accuracy: number; selectivity: number }[]; regime: () => unknown } }).app;
+    return { error: app.error, history: app.history(), regime: app.regime() };
+  });
+  await page.selectOption('#regime', 'standard');
+  await page.fill('#regime-eps', '');
+  assert.is(state.error, null, `page error: ${state.error}`);
+  log(`one PGD-AT step in the page: loss ${state.history[0].loss.toFixed(3)}, SI ${state.history[0].selectivity.toFixed(3)}`);
+  assert.equal(state.regime, { regime: 'pgd', adversarial: { method: 'pgd', norm: 'linf', eps: 0.3, steps: 7, stepSize: (2.5 * 0.3) / 7, warmupEpochs: 0 }, augmentCorruptions: null });
+  const [h] = state.history;
+  assert.ok(Number.isFinite(h.loss) && h.accuracy >= 0 && h.accuracy <= 1 && h.selectivity >= 0 && h.selectivity <= 1, `metrics out of range: ${JSON.stringify(h)}`);
+  assert.match(await page.textContent('#train-status') ?? '', /PGD-7 L∞ ε=0.3/);
+  assert.equal(pageErrors, []);
+});
+
 test('a checkpoint saved by Node is evaluated in the page with the same predictions', async () => {
   // Node: a short run on the page's own MNIST sample, through the CLI's training loop.
   const config: TrainConfig = {

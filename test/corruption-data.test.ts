@@ -11,7 +11,7 @@ import { corruptionGenerator, contextFor, corruptToBytes } from '../experiments/
 import { CORRUPTION_NAMES, BENCHMARK_CORRUPTIONS } from '../experiments/corruptions/types.js';
 import { openDataset } from '../experiments/datasets.js';
 import { createModel } from '../experiments/models.js';
-import { summarizeCorruptions, corruptionsCsv } from '../experiments/report/corruptions.js';
+import { summarizeCorruptions, corruptionsCsv, corruptionsSvg } from '../experiments/report/corruptions.js';
 import { setupGpu, rejects, sameBytes } from './helpers.js';
 import { batches, readRange, type ImageDataset } from '../experiments/data/dataset.js';
 import { detectLayout, loadCifar10C, loadCorruptedSet, loadTinyImageNetC, parseCorruptionList, parseSeverityList } from '../experiments/data/corrupted.js';
@@ -329,13 +329,21 @@ test('summary: mCA over the 15 benchmark corruptions, mCA19 over all, relative a
   assert.equal(partial.complete, { mCA: false, mCA19: false });
   const csv = corruptionsCsv(partial).trim().split('\n');
   assert.equal(csv, [
-    'corruption,group,s1,s2,s3,s4,s5,mean,relative_to_clean,drop_from_clean',
-    'fog,benchmark,0.4,,0.2,,,0.3,0.6,0.2',
-    'saturate,extra,0.1,0.1,0.1,0.1,0.1,0.1,0.2,0.4',
-    'mean_benchmark,mean,0.4,,0.2,,,0.3,0.6,0.2',
-    'mean_all,mean,0.25,0.1,0.15,0.1,0.1,0.157143,0.314286,0.342857',
-    'clean,clean,,,,,,0.5,1,0',
+    'corruption,group,s1,s2,s3,s4,s5,mean,relative_to_clean,drop_from_clean,seen_in_training',
+    'fog,benchmark,0.4,,0.2,,,0.3,0.6,0.2,false',
+    'saturate,extra,0.1,0.1,0.1,0.1,0.1,0.1,0.2,0.4,false',
+    'mean_benchmark,mean,0.4,,0.2,,,0.3,0.6,0.2,',
+    'mean_all,mean,0.25,0.1,0.15,0.1,0.1,0.157143,0.314286,0.342857,',
+    'clean,clean,,,,,,0.5,1,0,',
   ]);
+  // A model trained on fog (--augment-corruptions): marked in the CSV and the chart (†, with a note).
+  const seen = summarizeCorruptions(0.5, { fog: [0.4, null, 0.2, null, null], saturate: [0.1, 0.1, 0.1, 0.1, 0.1] }, ['fog', 'snow']);
+  assert.equal(seen.trainedOn, ['fog']);
+  assert.is(corruptionsCsv(seen).trim().split('\n')[1], 'fog,benchmark,0.4,,0.2,,,0.3,0.6,0.2,true');
+  const chart = corruptionsSvg(seen, 'trained on fog');
+  assert.match(chart, /fog †/);
+  assert.match(chart, /† seen in training \(--augment-corruptions\): not held out/);
+  assert.not.match(corruptionsSvg(partial, 'standard'), /†/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -438,10 +446,12 @@ test('eval-corruptions: generated on the fly = read from the written set; CSV, J
   assert.is(json.samples, 12);
   assert.is(json.meanPerSeverity.length, 5);
   const csv = readFileSync(join(dir, 'corruptions.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
-  assert.equal(csv[0], ['corruption', 'group', 's1', 's2', 's3', 's4', 's5', 'mean', 'relative_to_clean', 'drop_from_clean']);
+  assert.equal(csv[0], ['corruption', 'group', 's1', 's2', 's3', 's4', 's5', 'mean', 'relative_to_clean', 'drop_from_clean', 'seen_in_training']);
   assert.equal(csv.slice(1).map((r) => r[0]), [...CORRUPT_SET, 'mean_benchmark', 'mean_all', 'clean']);
   assert.equal(csv.slice(1).map((r) => r[1]), ['benchmark', 'benchmark', 'benchmark', 'mean', 'mean', 'clean']);
-  csv.forEach((r) => assert.is(r.length, 10));
+  csv.forEach((r) => assert.is(r.length, 11));
+  assert.equal(csv.slice(1).map((r) => r[10]), ['false', 'false', 'false', '', '', '']);
+  assert.equal(json.trainedOn, []);
   assert.ok(Math.abs(Number(csv[6][7]) - json.clean) < 1e-6);
   const svg = readFileSync(join(dir, 'corruptions.svg'), 'utf8');
   const tags = checkXml(svg, 'corruptions.svg');

@@ -17,7 +17,9 @@ import { argmax, drawPixels, h, imageCanvas, softmax, u8ToFloat } from './images
 import { download, fileSource, urlSource, type ByteSource } from './io/files.js';
 import { CORRUPTION_NAMES, corruptImage, pgdImage, type CorruptionName } from './robustness.js';
 import { runKernelTests } from './tests.js';
-import { PageTrainer, inferBatch } from './trainer.js';
+import { PageTrainer, inferBatch, regimeSettings, type PageRegime } from './trainer.js';
+import { parseNumberText } from '../experiments/cli/number.js';
+import { describeAdversarial } from '../experiments/robust/spec.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const num = (id: string) => Number($<HTMLInputElement>(id).value);
@@ -37,6 +39,8 @@ interface AppApi {
   adapter: string;
   dataset: () => { name: string; train: number; test: number } | null;
   history: () => { step: number; loss: number; accuracy: number; selectivity: number }[];
+  /** The regime of the model trained here, with its settings as config.json records them. */
+  regime: () => ({ regime: PageRegime } & ReturnType<typeof regimeSettings>) | null;
   checkpoint: () => { name: string; dataset: string; accuracy?: number; loss?: number; selectivity?: number } | null;
   /** Predicted classes and logits of test images [start, start + count) under the current model. */
   predict: (start: number, count: number) => Promise<{ predicted: number[]; logits: number[] }>;
@@ -60,6 +64,7 @@ const app: AppApi = {
   adapter: '',
   dataset: () => (dataset ? { name: dataset.name, train: dataset.train.size, test: dataset.test.size } : null),
   history: () => (trainer?.history ?? []).map(({ step, loss, accuracy, selectivity }) => ({ step, loss, accuracy, selectivity })),
+  regime: () => (trainer ? { regime: trainer.config.regime, ...trainer.settings } : null),
   checkpoint: () => (loaded ? { name: loaded.name, dataset: loaded.dataset, accuracy: loaded.evaluation?.accuracy, loss: loaded.evaluation?.loss, selectivity: loaded.evaluation?.selectivity?.overall } : null),
   predict: async (start, count) => {
     if (!current || !dataset) throw new Error('no model or dataset');
@@ -167,25 +172,32 @@ async function trainSteps(): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new Error(`batch size must be an integer ≥ 2, got ${$<HTMLInputElement>('batch').value}`);
   if (!(lr > 0)) throw new Error(`learning rate must be > 0, got ${$<HTMLInputElement>('lr').value}`);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${$<HTMLInputElement>('seed').value}`);
+  const regime = $<HTMLSelectElement>('regime').value as PageRegime;
+  const epsText = $<HTMLInputElement>('regime-eps').value.trim();
+  const eps = epsText === '' ? (dataset.name === 'mnist' ? 0.3 : 8 / 255) : parseNumberText(epsText, 'ε');
+  // Checked before the old model is dropped: a bad ε or regime leaves the page as it was.
+  const settings = regimeSettings(regime, eps);
   if (trainer && current?.model === trainer.model) current = null;
   trainer?.dispose();
   trainer = null;
   Object.values(charts).forEach((c) => c?.clear());
-  trainer = new PageTrainer(dataset, { alpha, batchSize, lr, momentum: 0.9, weightDecay: 5e-4, seed });
-  current = { model: trainer.model, label: `ResNet20 trained here (α = ${alpha})` };
+  trainer = new PageTrainer(dataset, { alpha, regime, eps, batchSize, lr, momentum: 0.9, weightDecay: 5e-4, seed });
+  const regimeLabel = settings.adversarial ? `, ${describeAdversarial(settings.adversarial)}` : settings.augmentCorruptions ? ', corruption-augmented' : '';
+  current = { model: trainer.model, label: `ResNet20 trained here (α = ${alpha}${regimeLabel})` };
   stopRequested = false;
   updateControls();
   const started = performance.now();
   for (let k = 0; k < steps && !stopRequested; k++) {
     // Cosine decay over the requested steps.
-    const m = await trainer.step(0.5 * lr * (1 + Math.cos((Math.PI * k) / steps)));
+    // ε ramps up over the first quarter of the steps (the page's --adversarial-warmup).
+    const m = await trainer.step(0.5 * lr * (1 + Math.cos((Math.PI * k) / steps)), (k + 1) / Math.max(1, steps / 4));
     charts.loss!.add(m.step, m.loss);
     charts.accuracy!.add(m.step, m.accuracy);
     charts.selectivity!.add(m.step, m.selectivity);
     setStatus('train-status', `step ${m.step}/${steps} · loss ${m.loss.toFixed(3)} · batch accuracy ${(100 * m.accuracy).toFixed(0)}% · SI ${m.selectivity.toFixed(3)} · ${(m.milliseconds / 1000).toFixed(2)} s/step`);
   }
   const seconds = (performance.now() - started) / 1000;
-  setStatus('train-status', `${stopRequested ? 'stopped after' : 'trained'} ${trainer.steps} steps in ${seconds.toFixed(1)} s (α = ${alpha}); the viewer and PGD now use this model`, 'good');
+  setStatus('train-status', `${stopRequested ? 'stopped after' : 'trained'} ${trainer.steps} steps in ${seconds.toFixed(1)} s (α = ${alpha}${regimeLabel}); the viewer and PGD now use this model`, 'good');
   $('model-label').textContent = current.label;
 }
 

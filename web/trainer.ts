@@ -1,6 +1,7 @@
-// Step-by-step training for the page: the training loop's step (GPU augmentation → ResNet → CE − α·SI
-// → backward → SGD) with every step's loss, accuracy and minibatch SI read back for the live charts,
-// and a stop button between steps. Evaluation and checkpoints reuse experiments/ unchanged.
+// Step-by-step training for the page: the training loop's step (GPU augmentation → optional
+// corruption augmentation or adversarial examples → ResNet → CE − α·SI → backward → SGD) with every
+// step's loss, accuracy and minibatch SI read back for the live charts, and a stop button between
+// steps. Evaluation and checkpoints reuse experiments/ unchanged.
 import { noGrad } from '../engine/autograd.js';
 import { imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
 import { Generator } from '../engine/ops/random.js';
@@ -10,11 +11,28 @@ import type { ResNet } from '../models/resnet.js';
 import { encodeCheckpoint } from '../experiments/checkpoint.js';
 import { batches, type Batch } from '../experiments/data/dataset.js';
 import { createModel } from '../experiments/models.js';
-import { trainingStep } from '../experiments/train.js';
+import { parseAdversarialSpec, parseAugmentSpec, type AdversarialConfig, type AugmentCorruptionsConfig } from '../experiments/robust/spec.js';
+import { ADVERSARIAL_STREAM, CORRUPTION_AUGMENT_STREAM, robustTrainingRecord, trainingStep } from '../experiments/train.js';
 import type { PageDataset } from './data.js';
+
+/** The page's training regimes (docs/robust-training.md): what `train` does without, with --adversarial or with --augment-corruptions. */
+export const PAGE_REGIMES = ['standard', 'pgd', 'fgsm-rs', 'corruption-aug'] as const;
+export type PageRegime = (typeof PAGE_REGIMES)[number];
+
+/** The settings a regime trains with: L∞ PGD-7 or FGSM-RS at ε, or the 4 extra corruptions with p = 0.5. */
+export function regimeSettings(regime: PageRegime, eps: number): { adversarial: AdversarialConfig | null; augmentCorruptions: AugmentCorruptionsConfig | null } {
+  if (!(PAGE_REGIMES as readonly string[]).includes(regime)) throw new Error(`unknown training regime '${regime}'; expected ${PAGE_REGIMES.join(', ')}`);
+  return {
+    adversarial: regime === 'pgd' ? parseAdversarialSpec(`pgd:linf:${eps}`, 0, 'regime') : regime === 'fgsm-rs' ? parseAdversarialSpec(`fgsm-rs:linf:${eps}`, 0, 'regime') : null,
+    augmentCorruptions: regime === 'corruption-aug' ? parseAugmentSpec('extra') : null,
+  };
+}
 
 export interface PageTrainConfig {
   alpha: number;
+  regime: PageRegime;
+  /** L∞ radius of the adversarial regimes (ignored by the others). */
+  eps: number;
   batchSize: number;
   lr: number;
   momentum: number;
@@ -38,6 +56,9 @@ export class PageTrainer {
   readonly optimizer: SGD;
   readonly history: StepMetrics[] = [];
   private readonly augment: Generator;
+  private readonly adversarialGenerator: Generator;
+  private readonly corruptionGenerator: Generator;
+  readonly settings: ReturnType<typeof regimeSettings>;
   private epoch = 0;
   private iterator: AsyncGenerator<Batch, void, undefined> | null = null;
 
@@ -46,6 +67,9 @@ export class PageTrainer {
     this.model = createModel({ model: 'resnet20', dataset: data.name, numClasses: data.numClasses, shortcut: 'A' }, new Generator(config.seed, { stream: 0 }));
     this.optimizer = new SGD(this.model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
     this.augment = new Generator(config.seed, { stream: 1 });
+    this.adversarialGenerator = new Generator(config.seed, { stream: ADVERSARIAL_STREAM });
+    this.corruptionGenerator = new Generator(config.seed, { stream: CORRUPTION_AUGMENT_STREAM });
+    this.settings = regimeSettings(config.regime, config.eps);
   }
 
   get steps(): number {
@@ -62,8 +86,8 @@ export class PageTrainer {
     }
   }
 
-  /** One optimizer step; resolves once its metrics are read back. */
-  async step(lr = this.config.lr): Promise<StepMetrics> {
+  /** One optimizer step at learning rate lr and, for the adversarial regimes, radius epsScale·ε (a warm-up); resolves once its metrics are read back. */
+  async step(lr = this.config.lr, epsScale = 1): Promise<StepMetrics> {
     const started = performance.now();
     const batch = await this.nextBatch();
     const { data, config, model, optimizer } = this;
@@ -71,7 +95,12 @@ export class PageTrainer {
     optimizer.lr = lr;
     model.train();
     const stats = scope(() => {
-      const { ce, correct, si } = trainingStep(model, optimizer, batch, [data.train.height, data.train.width], { alpha: config.alpha, numClasses: data.numClasses, padding: data.augment.padding, flip: data.augment.flip, generator: this.augment });
+      const { adversarial, augmentCorruptions } = this.settings;
+      const { ce, correct, si } = trainingStep(model, optimizer, batch, [data.train.height, data.train.width], {
+        alpha: config.alpha, numClasses: data.numClasses, padding: data.augment.padding, flip: data.augment.flip, generator: this.augment,
+        adversarial: adversarial && { config: adversarial, eps: Math.min(1, Math.max(0, epsScale)) * adversarial.eps, generator: this.adversarialGenerator },
+        corruptions: augmentCorruptions && { config: augmentCorruptions, generator: this.corruptionGenerator },
+      });
       return [ce, correct, si].map((t) => t.keep());
     });
     const [loss, correct, selectivity] = await Promise.all(stats.map((t) => t.item()));
@@ -83,7 +112,7 @@ export class PageTrainer {
 
   /** The model as a safetensors checkpoint the Node CLI can evaluate (`eval --checkpoint`). */
   async checkpoint(): Promise<Uint8Array> {
-    const config = { model: 'resnet20', shortcut: 'A', data: this.data.name, numClasses: this.data.numClasses, ...this.config, steps: this.steps, trainedIn: 'browser' };
+    const config = { model: 'resnet20', shortcut: 'A', data: this.data.name, numClasses: this.data.numClasses, ...this.config, ...robustTrainingRecord(this.settings), steps: this.steps, trainedIn: 'browser' };
     return encodeCheckpoint(this.model, null, null, config, this.data.classNames);
   }
 

@@ -10,6 +10,7 @@
 //   - a value on a switch (`--flip=off`): switches take no value; `--flip` / `--no-flip`;
 //   - a number that is not one, not an integer where one is required, or outside [min, max].
 import { parseArgs as tokenize } from 'node:util';
+import { parseNumberText } from './number.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean' | 'numbers' | 'strings';
@@ -53,11 +54,7 @@ export function asUsageError<T>(what: string | null, fn: () => T): T {
 
 /** Parses a number, accepting fractions like 8/255 (ε values) and scientific notation. */
 export function parseNumber(text: string, what: string): number {
-  const trimmed = text.trim();
-  const fraction = /^([-+]?[\d.]+(?:e[-+]?\d+)?)\/([\d.]+(?:e[-+]?\d+)?)$/i.exec(trimmed);
-  const value = fraction ? Number(fraction[1]) / Number(fraction[2]) : trimmed === '' ? NaN : Number(trimmed);
-  if (!Number.isFinite(value)) throw new UsageError(`${what}: '${text}' is not a number (examples: 0.1, -30, 1e-3, 8/255)`);
-  return value;
+  return asUsageError(null, () => parseNumberText(text, what));
 }
 
 /** "an integer ≥ 1", "a number in [0, 1]", … : what a numeric option accepts. */

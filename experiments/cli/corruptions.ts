@@ -20,7 +20,7 @@ import { NpyWriter } from '../io/npy-writer.js';
 import { encodePngCompressed, writePngFile } from '../io/png-node.js';
 import { DATASET_NAMES, type DatasetName } from '../models.js';
 import { ProgressBar, formatDuration } from '../progress.js';
-import { CORRUPTIONS_CSV, CORRUPTIONS_JSON, CORRUPTIONS_SVG, corruptionsCsv, corruptionsSvg, summarizeCorruptions } from '../report/corruptions.js';
+import { CORRUPTIONS_CSV, CORRUPTIONS_JSON, CORRUPTIONS_SVG, SEEN_IN_TRAINING_MARK, SEEN_IN_TRAINING_NOTE, corruptionsCsv, corruptionsSvg, summarizeCorruptions } from '../report/corruptions.js';
 import { galleryRaster, gallerySvg, type GalleryRow } from '../report/gallery.js';
 import { evaluate } from '../train.js';
 import { asUsageError, parseArgs, UsageError, type OptionSpec } from './args.js';
@@ -261,7 +261,9 @@ export async function evalCorruptionsCommand(argv: string[]): Promise<void> {
     bar.done();
     frostTextures?.forEach((t) => t.dispose());
   }
-  const summary = summarizeCorruptions(clean, perCorruption);
+  // A model trained with --augment-corruptions on benchmark corruptions: those results are marked.
+  const trainedOn = Array.isArray(loaded.config.trainedOnCorruptions) ? (loaded.config.trainedOnCorruptions as string[]) : [];
+  const summary = summarizeCorruptions(clean, perCorruption, trainedOn);
   const record = {
     checkpoint: args.checkpoint, data: loaded.dataset, model: loaded.config.model, alpha: loaded.config.alpha ?? null,
     source: dir ?? 'generated', seed: dir ? null : seed, batchSize,
@@ -276,7 +278,7 @@ export async function evalCorruptionsCommand(argv: string[]): Promise<void> {
   ]);
   const pct = (v: number | null) => (v === null ? '   -  ' : `${(100 * v).toFixed(2).padStart(6)}`);
   console.log(`${'corruption'.padEnd(18)} ${severities.map((s) => `   s${s} `).join(' ')}`);
-  for (const [name, row] of Object.entries(summary.perCorruption)) console.log(`${name.padEnd(18)} ${severities.map((s) => pct(row[s - 1])).join(' ')}${BENCHMARK_CORRUPTIONS.includes(name as CorruptionName) ? '' : '  (extra)'}`);
+  for (const [name, row] of Object.entries(summary.perCorruption)) console.log(`${name.padEnd(18)} ${severities.map((s) => pct(row[s - 1])).join(' ')}${BENCHMARK_CORRUPTIONS.includes(name as CorruptionName) ? '' : '  (extra)'}${summary.trainedOn?.includes(name) ? `  ${SEEN_IN_TRAINING_MARK} ${SEEN_IN_TRAINING_NOTE}` : ''}`);
   console.log(`${'mean (15)'.padEnd(18)} ${severities.map((s) => pct(summary.meanPerSeverity[s - 1])).join(' ')}`);
   console.log(`clean ${pct(clean).trim()}%  mCA ${pct(summary.mCA).trim()}% (relative ${summary.relative.mCA === null ? '-' : summary.relative.mCA.toFixed(3)})  mCA over all ${pct(summary.mCA19).trim()}%${summary.complete.mCA ? '' : '  [not all 15 benchmark corruptions × 5 severities evaluated]'}`);
   console.log(`→ ${join(out, CORRUPTIONS_JSON)}, ${CORRUPTIONS_CSV}, ${CORRUPTIONS_SVG}`);

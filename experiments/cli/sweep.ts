@@ -15,7 +15,7 @@ import { collectSweep, flattenRun } from '../report/collect.js';
 import { CONFIG_FILE, RESULT_FILE, checkTrainSize, train, validateConfig } from '../train.js';
 import { asUsageError, parseArgs, UsageError, type OptionSpec } from './args.js';
 import { startGpu } from './gpu.js';
-import { trainConfigFrom, trainOptions } from './train.js';
+import { heldOutWarning, trainConfigFrom, trainOptions } from './train.js';
 
 const { alpha: _alpha, seed: _seed, out: _out, resume: _resume, ...shared } = trainOptions;
 
@@ -33,12 +33,14 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   // Everything is checked before anything is read or written: a rejected setting leaves no sweep.json.
   const shard = asUsageError(null, () => parseShard(args.shard as string));
   const runs = asUsageError(null, () => planRuns(args.alphas as number[], args.seeds as number[]));
-  const draft = trainConfigFrom({ ...args, alpha: 0, seed: 0 }, { padding: 0, flip: false });
+  const draft = asUsageError(null, () => trainConfigFrom({ ...args, alpha: 0, seed: 0 }, { padding: 0, flip: false }, 'sweep'));
+  const warning = heldOutWarning(draft);
+  if (warning) console.error(warning);
   for (const run of runs) asUsageError(null, () => validateConfig({ ...draft, alpha: run.alpha, seed: run.seed }, `sweep (run ${run.name})`));
   const dir = resolve(args.out as string);
   const dataset = await openDataset(args.data as DatasetName, { dataDir: args['data-dir'] as string | undefined, cacheDir: args['cache-dir'] as string | undefined, limitTrain: args['limit-train'] as number | undefined, limitTest: args['limit-test'] as number | undefined });
   asUsageError(null, () => checkTrainSize(dataset.train.size, draft.batchSize, 'sweep'));
-  const { alpha: _a, seed: _s, ...base } = trainConfigFrom({ ...args, alpha: 0, seed: 0 }, dataset.augment);
+  const { alpha: _a, seed: _s, ...base } = trainConfigFrom({ ...args, alpha: 0, seed: 0 }, dataset.augment, 'sweep');
   // All workers must agree on everything but α and seed: the first one records the base
   // configuration (created exclusively, so racing first workers cannot both write it).
   const sweepFile = join(dir, SWEEP_FILE);

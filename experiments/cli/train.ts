@@ -7,6 +7,7 @@ import { DATASET_NAMES, MODEL_NAMES, type DatasetName, type ModelName } from '..
 import { openDataset } from '../datasets.js';
 import { ProgressBar, formatDuration } from '../progress.js';
 import { train, validateConfig, type TrainConfig } from '../train.js';
+import { ADVERSARIAL_SPEC_HELP, DEFAULT_CORRUPTION_P, EXTRA_CORRUPTIONS, parseAdversarialSpec, parseAugmentSpec, trainedOnCorruptions } from '../robust/spec.js';
 import { asUsageError, parseArgs, type OptionSpec } from './args.js';
 import { startGpu } from './gpu.js';
 
@@ -29,6 +30,9 @@ export const trainOptions: Record<string, OptionSpec> = {
   flip: { type: 'boolean', description: 'random horizontal flips (default: on for cifar10/tinyimagenet, off for mnist)' },
   'limit-train': { type: 'number', integer: true, min: 1, description: 'use a fixed random subset of N training images (quick runs)' },
   'limit-test': { type: 'number', integer: true, min: 1, description: 'use a fixed random subset of N test images' },
+  adversarial: { type: 'string', metavar: 'SPEC', description: `adversarial training on the worst case in an ε-ball: ${ADVERSARIAL_SPEC_HELP}. pgd = PGD-AT (Madry et al. 2018: K steps, default 7, of size S, default 2.5·ε/K, from a random start); fgsm-rs = "fast is better than free" (Wong et al. 2020: random start, one step of 1.25·ε). ε in [0, 1] pixel units, fractions allowed (8/255). Examples are made with batch norm in training mode (batch statistics; running statistics updated by the training pass only). Combines with --alpha: the loss on the adversarial batch is CE − α·SI. See docs/robust-training.md` },
+  'adversarial-warmup': { type: 'number', integer: true, min: 0, default: 0, description: 'ramp ε linearly from 0 to the --adversarial ε over the first N epochs (updated every step)' },
+  'augment-corruptions': { type: 'string', metavar: 'SET[:p=P]', description: `corruption augmentation: each training sample, with probability P (default ${DEFAULT_CORRUPTION_P}), gets a random corruption of SET at a random severity 1–5, made on the GPU by the evaluation's kernels. SET: comma list of corruption names, or "extra" (${EXTRA_CORRUPTIONS.join(', ')}; the 15 benchmark corruptions stay unseen). A benchmark corruption in SET is warned about and recorded in config.json (trainedOnCorruptions)` },
   'eval-batch-size': { type: 'number', integer: true, min: 1, default: 256, description: 'batch size for evaluation' },
   out: { type: 'string', required: true, metavar: 'RUN_DIR', description: 'run directory (config.json, metrics.csv, checkpoint.safetensors, model.safetensors, result.json)' },
   resume: { type: 'boolean', default: false, description: 'continue the run in RUN_DIR from its last checkpoint' },
@@ -36,7 +40,25 @@ export const trainOptions: Record<string, OptionSpec> = {
   'log-every': { type: 'number', integer: true, min: 1, default: 10, description: 'steps between metric read-backs for the progress bar' },
 };
 
-export function trainConfigFrom(args: Record<string, unknown>, augment: { padding: number; flip: boolean }): TrainConfig {
+/** --adversarial, --adversarial-warmup and --augment-corruptions as config fields (null when not given). */
+export function robustTrainingFrom(args: Record<string, unknown>, command = 'train'): Pick<TrainConfig, 'adversarial' | 'augmentCorruptions'> {
+  const spec = args.adversarial as string | undefined;
+  const warmup = (args['adversarial-warmup'] as number | undefined) ?? 0;
+  if (spec === undefined && warmup > 0) throw new Error(`${command} --adversarial-warmup: needs --adversarial (the ε it ramps up to)`);
+  const augment = args['augment-corruptions'] as string | undefined;
+  return {
+    adversarial: spec === undefined ? null : parseAdversarialSpec(spec, warmup, `${command} --adversarial`),
+    augmentCorruptions: augment === undefined ? null : parseAugmentSpec(augment, `${command} --augment-corruptions`),
+  };
+}
+
+/** The warning for a run that trains on benchmark corruptions (null when it does not). */
+export function heldOutWarning(config: Pick<TrainConfig, 'augmentCorruptions'>): string | null {
+  const seen = trainedOnCorruptions(config.augmentCorruptions);
+  return seen.length ? `warning: --augment-corruptions includes benchmark corruption${seen.length === 1 ? '' : 's'} ${seen.join(', ')}: ${seen.length === 1 ? 'it is' : 'they are'} no longer held out; config.json records them (trainedOnCorruptions) and the report marks their results` : null;
+}
+
+export function trainConfigFrom(args: Record<string, unknown>, augment: { padding: number; flip: boolean }, command = 'train'): TrainConfig {
   const model = args.model as ModelName;
   return {
     model,
@@ -57,6 +79,7 @@ export function trainConfigFrom(args: Record<string, unknown>, augment: { paddin
     limitTrain: (args['limit-train'] as number | undefined) ?? null,
     limitTest: (args['limit-test'] as number | undefined) ?? null,
     evalBatchSize: args['eval-batch-size'] as number,
+    ...robustTrainingFrom(args, command),
   };
 }
 
@@ -65,7 +88,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (!args) return;
   // Every setting is checked before anything is read or started (the augmentation defaults come
   // with the dataset and are valid either way).
-  asUsageError(null, () => validateConfig(trainConfigFrom(args, { padding: 0, flip: false })));
+  const draft = asUsageError(null, () => trainConfigFrom(args, { padding: 0, flip: false }));
+  asUsageError(null, () => validateConfig(draft));
+  const warning = heldOutWarning(draft);
+  if (warning) console.error(warning);
   const bar = new ProgressBar('train');
   const dataset = await openDataset(args.data as DatasetName, {
     dataDir: args['data-dir'] as string | undefined,

@@ -47,6 +47,18 @@ export async function corrupt(images: Tensor, name: string, severity: number, ct
   return await corruption.apply(images, severity, ctx);
 }
 
+/**
+ * corrupt() for callers that record a whole step synchronously (training augmentation): the same
+ * kernels, refusing a corruption whose implementation would need to wait (none does today).
+ */
+export function corruptNow(images: Tensor, name: CorruptionName, severity: number, ctx: CorruptionContext): Tensor {
+  checkSeverity(severity);
+  checkImages(name, images);
+  const out = CORRUPTIONS[checkCorruptionName(name)].apply(images, severity, ctx);
+  if (out instanceof Promise) throw new Error(`${name}: this corruption is asynchronous and cannot run inside a training step`);
+  return out;
+}
+
 export * from './types.js';
 export { parameterTable, defaultParameterSet, CIFAR10_C, TINY_IMAGENET_C, type CorruptionParameters } from './parameters.js';
 export { quantize, packUint8, toUint8, fromUint8 } from './quantize.js';

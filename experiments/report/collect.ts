@@ -3,6 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { REGIME_NAMES, regimeSubdir, STANDARD, type RegimeName, type RegimeRuns } from '../study/regimes.js';
 import { RUNS_DIR } from '../sweep.js';
 import { CONFIG_FILE, RESULT_FILE, SELECTIVITY_FILE } from '../train.js';
 import type { MergedRun } from '../sweep.js';
@@ -71,6 +72,7 @@ export async function collectSweep(dir: string): Promise<{ runs: RunRecord[]; un
       name, alpha: config.alpha, seed: config.seed, testAccuracy: result.testAccuracy, testLoss: result.testLoss,
       selectivity: selectivity && { overall: selectivity.overall, layers: selectivity.layers, layerNames: selectivity.layerNames },
       corruptions: corruptions && toCorruptionSummary(corruptions), attacks, dimensionality, gradients, missing,
+      trainedOnCorruptions: Array.isArray(config.trainedOnCorruptions) ? config.trainedOnCorruptions : [],
     });
   }
   return { runs, unfinished };
@@ -108,4 +110,16 @@ export function flattenRun(r: RunRecord): MergedRun {
     }
   }
   return { alpha: r.alpha, seed: r.seed, run: r.name, values };
+}
+
+/** Each regime's finished networks, from its sweep directory under the study's. */
+export async function collectRegimes(dir: string, regimes: readonly RegimeName[]): Promise<RegimeRuns[]> {
+  const groups: RegimeRuns[] = [];
+  for (const regime of regimes) groups.push({ regime, runs: (await collectSweep(join(dir, regimeSubdir(regime)))).runs });
+  return groups;
+}
+
+/** The regimes present in a study directory: standard, and each robust regime with a sweep folder. */
+export function regimesIn(dir: string): RegimeName[] {
+  return REGIME_NAMES.filter((r) => r === STANDARD || existsSync(join(dir, regimeSubdir(r), RUNS_DIR)));
 }

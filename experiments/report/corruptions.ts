@@ -31,7 +31,17 @@ export interface CorruptionSummary {
   drop: { mCA: number | null; mCA19: number | null; meanPerSeverity: SeverityRow };
   /** Whether all 15 benchmark (all 19) corruptions were evaluated at all 5 severities. */
   complete: { mCA: boolean; mCA19: boolean };
+  /**
+   * The evaluated corruptions the model saw in training (config.json's trainedOnCorruptions; absent
+   * in summaries written before it existed): their results are not held-out results, and the
+   * means include them. Marked † in the chart and `seen_in_training` in the CSV.
+   */
+  trainedOn?: string[];
 }
+
+/** The footnote mark of a corruption the model saw in training. */
+export const SEEN_IN_TRAINING_MARK = '†';
+export const SEEN_IN_TRAINING_NOTE = 'seen in training (--augment-corruptions): not held out';
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
@@ -47,7 +57,7 @@ function cells(perCorruption: Record<string, SeverityRow>, names: readonly strin
   return out;
 }
 
-export function summarizeCorruptions(clean: number, perCorruption: Record<string, SeverityRow>): CorruptionSummary {
+export function summarizeCorruptions(clean: number, perCorruption: Record<string, SeverityRow>, trainedOn: readonly string[] = []): CorruptionSummary {
   const all = CORRUPTION_NAMES.filter((n) => n in perCorruption);
   const bench = BENCHMARK_CORRUPTIONS.filter((n) => n in perCorruption);
   const perSeverity = (names: readonly string[]) => [1, 2, 3, 4, 5].map((s) => mean(cells(perCorruption, names, s)));
@@ -68,6 +78,7 @@ export function summarizeCorruptions(clean: number, perCorruption: Record<string
     relative: { mCA: rel(mCA), mCA19: rel(mCA19), meanPerSeverity: meanPerSeverity.map(rel), perCorruption: Object.fromEntries(all.map((n) => [n, perCorruption[n].map(rel)])) },
     drop: { mCA: drop(mCA), mCA19: drop(mCA19), meanPerSeverity: meanPerSeverity.map(drop) },
     complete: { mCA: full(BENCHMARK_CORRUPTIONS), mCA19: full(CORRUPTION_NAMES) },
+    trainedOn: all.filter((n) => trainedOn.includes(n)),
   };
 }
 
@@ -76,11 +87,12 @@ const fmt = (v: number | null | undefined) => (v === null || v === undefined || 
 /**
  * One row per corruption (group benchmark/extra), then `mean_benchmark` (mean over the 15 per
  * severity; mean = mCA), `mean_all` (the 19; mCA19) and `clean`. Columns: s1..s5 accuracies, their
- * mean, mean / clean, clean − mean.
+ * mean, mean / clean, clean − mean, and whether the model saw the corruption in training.
  */
 export function corruptionsCsv(s: CorruptionSummary): string {
-  const header = 'corruption,group,s1,s2,s3,s4,s5,mean,relative_to_clean,drop_from_clean';
-  const line = (name: string, group: string, row: SeverityRow, m: number | null) => [name, group, ...row.map(fmt), fmt(m), fmt(m === null || !(s.clean > 0) ? null : m / s.clean), fmt(m === null ? null : s.clean - m)].join(',');
+  const header = 'corruption,group,s1,s2,s3,s4,s5,mean,relative_to_clean,drop_from_clean,seen_in_training';
+  const seen = (name: string, group: string) => (group === 'benchmark' || group === 'extra' ? String(s.trainedOn?.includes(name) ?? false) : '');
+  const line = (name: string, group: string, row: SeverityRow, m: number | null) => [name, group, ...row.map(fmt), fmt(m), fmt(m === null || !(s.clean > 0) ? null : m / s.clean), fmt(m === null ? null : s.clean - m), seen(name, group)].join(',');
   const rows = Object.entries(s.perCorruption).map(([name, row]) => line(name, BENCHMARK_CORRUPTIONS.includes(name as never) ? 'benchmark' : 'extra', row, mean(row.filter((v): v is number => v !== null))));
   rows.push(line('mean_benchmark', 'mean', s.meanPerSeverity, s.mCA));
   rows.push(line('mean_all', 'mean', s.meanPerSeverity19, s.mCA19));
@@ -106,7 +118,8 @@ export function corruptionsSvg(s: CorruptionSummary, title: string): string {
   const series: Series[] = [];
   if (s.mCA !== null) series.push({ name: 'mean (15)', points: points(s.meanPerSeverity), color: '#000000' });
   else if (s.mCA19 !== null) series.push({ name: 'mean', points: points(s.meanPerSeverity19), color: '#000000' });
-  Object.entries(s.perCorruption).forEach(([name, row], i) => series.push({ name, points: points(row), color: colour(i) }));
+  const trainedOn = s.trainedOn ?? [];
+  Object.entries(s.perCorruption).forEach(([name, row], i) => series.push({ name: trainedOn.includes(name) ? `${name} ${SEEN_IN_TRAINING_MARK}` : name, points: points(row), color: colour(i) }));
   const evaluated = [1, 2, 3, 4, 5].filter((sev) => Object.values(s.perCorruption).some((row) => row[sev - 1] !== null));
   const lo = evaluated.length ? Math.min(...evaluated) : 1;
   const hi = evaluated.length ? Math.max(...evaluated) : 5;
@@ -114,6 +127,7 @@ export function corruptionsSvg(s: CorruptionSummary, title: string): string {
   const parts = [`dashed: clean ${pct(s.clean).toFixed(2)}%`];
   if (s.mCA !== null) parts.push(`mCA ${pct(s.mCA).toFixed(2)}% (${s.complete.mCA ? '15 corruptions' : 'benchmark corruptions evaluated'})`);
   if (s.mCA19 !== null) parts.push(`all ${Object.keys(s.perCorruption).length}: ${pct(s.mCA19).toFixed(2)}%`);
+  if (trainedOn.length) parts.push(`${SEEN_IN_TRAINING_MARK} ${SEEN_IN_TRAINING_NOTE}`);
   const svg = lineChart({
     title,
     subtitle: parts.join(' · '),

@@ -52,6 +52,19 @@ export interface RunRecord {
   gradients?: GradientSummary;
   /** Result kinds this run lacks (reported, the rest still rendered). */
   missing: string[];
+  /** Benchmark corruptions the run trained on (--augment-corruptions); its corruption results are marked. */
+  trainedOnCorruptions?: string[];
+}
+
+/**
+ * The footnote (with its † mark) for corruption figures that include networks trained on benchmark
+ * corruptions; '' when none did.
+ */
+export function trainedOnFootnote(runs: RunRecord[]): string {
+  const seen = runs.filter((r) => r.trainedOnCorruptions?.length);
+  if (!seen.length) return '';
+  const names = [...new Set(seen.flatMap((r) => r.trainedOnCorruptions!))].sort();
+  return `† ${seen.length} of ${runs.length} networks (${seen.map((r) => r.name).join(', ')}) trained on benchmark corruptions (${names.join(', ')}): for them those corruptions are not held out, and their means include them.`;
 }
 
 export interface Figure {
@@ -84,7 +97,7 @@ export function findingSentence(f: FindingResult): string {
 }
 
 /** Mean and standard deviation over seeds per α of a per-run value: [α, mean, sd] points. */
-function perAlpha(runs: RunRecord[], value: (r: RunRecord) => number | null | undefined): [number, number, number][] {
+export function perAlpha(runs: RunRecord[], value: (r: RunRecord) => number | null | undefined): [number, number, number][] {
   return groupBy(runs, (r) => r.alpha, (r) => value(r) ?? undefined).map(([alpha, vs]) => [alpha, meanOf(vs), stdOf(vs)]);
 }
 
@@ -117,6 +130,8 @@ export function buildFigures(runs: RunRecord[], findings: FindingResult[]): Figu
 
   const withC = runs.filter((r) => r.corruptions);
   if (withC.length) {
+    const footnote = trainedOnFootnote(withC);
+    const mark = footnote ? ' †' : '';
     const alphas = [...new Set(withC.map((r) => r.alpha))].sort((a, b) => a - b);
     const at = (r: RunRecord, s: number) => (s === 0 ? r.corruptions!.clean : r.corruptions!.meanPerSeverity[s - 1]);
     const series: Series[] = alphas.map((alpha) => {
@@ -129,24 +144,24 @@ export function buildFigures(runs: RunRecord[], findings: FindingResult[]): Figu
     });
     add({
       id: 'corruption-severity',
-      title: 'Accuracy vs corruption severity per α',
+      title: `Accuracy vs corruption severity per α${mark}`,
       svg: lineChart({ title: 'Mean accuracy over corruptions vs severity', xLabel: 'severity (0 = clean)', yLabel: 'accuracy', series, xTicks: [0, 1, 2, 3, 4, 5] }),
-      caption: `Leavitt & Morcos (2020): networks with lower selectivity (α < 0) keep more accuracy as severity grows; higher selectivity (α > 0) loses more. ${SEEDS_NOTE}`,
+      caption: `Leavitt & Morcos (2020): networks with lower selectivity (α < 0) keep more accuracy as severity grows; higher selectivity (α > 0) loses more. ${SEEDS_NOTE}${footnote && ` ${footnote}`}`,
     });
     add({
       id: 'mca-vs-alpha',
-      title: 'Mean corruption accuracy vs α',
+      title: `Mean corruption accuracy vs α${mark}`,
       svg: lineChart({ title: 'Mean corruption accuracy (benchmark corruptions) vs α', xLabel: 'α', yLabel: 'accuracy', xScale: 'symlog', series: [{ name: 'mCA', points: perAlpha(withC, (r) => r.corruptions!.mCA) }, { name: 'clean accuracy', dashed: true, points: perAlpha(withC, (r) => r.corruptions!.clean) }] }),
-      caption: `Paper: lower selectivity → higher corruption accuracy; higher selectivity → lower. ${SEEDS_NOTE}`,
+      caption: `Paper: lower selectivity → higher corruption accuracy; higher selectivity → lower. ${SEEDS_NOTE}${footnote && ` ${footnote}`}`,
     });
     const both = withC.filter((r) => r.selectivity);
     if (both.length) {
       const drop = byId.get('F2')?.extra?.meanRelativeDrop;
       add({
         id: 'si-vs-mca',
-        title: 'Selectivity vs corruption robustness',
+        title: `Selectivity vs corruption robustness${mark}`,
         svg: scatterChart({ title: 'Class selectivity vs mean corruption accuracy', subtitle: `one point per network; mean relative drop from clean accuracy ${typeof drop === 'number' ? pct(drop) : '–'}`, xLabel: 'mean SI', yLabel: 'mCA', trend: true, series: groupSeries(both, (r) => [r.selectivity!.overall, r.corruptions!.mCA]) }),
-        caption: 'Paper: selectivity and average-case (corruption) robustness are negatively related.',
+        caption: `Paper: selectivity and average-case (corruption) robustness are negatively related.${footnote && ` ${footnote}`}`,
       }, 'F2');
     }
   }
@@ -268,6 +283,8 @@ export interface ReportMeta {
   source: string;
   generated: string;
   notes?: string[];
+  /** Further sections placed after the figures (e.g. the robust-training comparison, experiments/report/regimes.ts). */
+  sections?: { id: string; title: string; html: string }[];
 }
 
 export function buildReport(runs: RunRecord[], meta: ReportMeta, findings: FindingResult[] = evaluateFindings(runs)): { html: string; figures: Figure[]; findings: FindingResult[] } {
@@ -282,7 +299,7 @@ body{font-family:Helvetica,Arial,sans-serif;max-width:1000px;margin:2em auto;pad
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:2em}figure{margin:1.5em 0}figcaption{color:#444;max-width:760px}
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}td:first-child,td:last-child{text-align:left}
 table.findings td:nth-child(2){text-align:left;max-width:360px}tr.secondary{color:#555}
-.verdict.agrees{background:#e3f4e3}.verdict.disagrees{background:#fbe3e3}.verdict.inconclusive{background:#f4f4f4}.verdict.undefined{background:#fff6e0}
+.verdict.agrees{background:#e3f4e3}.verdict.disagrees{background:#fbe3e3}.verdict.inconclusive{background:#f4f4f4}.verdict.undefined{background:#fff6e0}.verdict.raises{background:#e3ecf8}.verdict.lowers{background:#f8ebe0}
 .warn{background:#fff6e0;border:1px solid #f0c36d;padding:.6em 1em}
 </style></head><body>
 <h1>${escapeXml(meta.title)}</h1>
@@ -293,6 +310,7 @@ ${findingsTable(findings)}
 ${meta.notes?.length ? `<ul>${meta.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>` : ''}
 ${missing.length ? `<p class="warn">${missing.length} run(s) lack some results; the figures use what exists: ${missing.map((r) => `${escapeXml(r.name)} (no ${escapeXml(r.missing.join(', '))})`).join('; ')}.</p>` : ''}
 ${figures.map((f) => `<h2 id="${f.id}">${escapeXml(f.title)}</h2><figure>${f.svg.replace(/^<\?xml[^>]*>/, '')}<figcaption>${escapeXml(f.caption)}</figcaption></figure>`).join('\n')}
+${(meta.sections ?? []).map((s) => `<h2 id="${escapeXml(s.id)}">${escapeXml(s.title)}</h2>\n${s.html}`).join('\n')}
 <h2>Every run</h2>
 ${runTable(runs)}
 </body></html>

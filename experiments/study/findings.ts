@@ -34,7 +34,8 @@ export const EARLY_LAYER_INDEX = 0;
 
 const si = (r: RunRecord) => r.selectivity?.overall;
 
-function dimensionality(r: RunRecord, kind: 'clean' | 'corrupted' | 'adversarial', measure: 'components' | 'participationRatio'): number | undefined {
+/** Early-layer dimensionality of a network: the first block output's measure, averaged over the conditions of a kind. */
+export function earlyDimensionality(r: RunRecord, kind: 'clean' | 'corrupted' | 'adversarial', measure: 'components' | 'participationRatio'): number | undefined {
   const d = r.dimensionality;
   if (!d) return undefined;
   const layer = d.layers[EARLY_LAYER_INDEX];
@@ -44,8 +45,8 @@ function dimensionality(r: RunRecord, kind: 'clean' | 'corrupted' | 'adversarial
 
 /** Mean rise in early-layer dimensionality that a kind of perturbation causes: dim(perturbed) − dim(clean). */
 function rise(r: RunRecord, kind: 'corrupted' | 'adversarial', measure: 'components' | 'participationRatio' = 'components'): number | undefined {
-  const perturbed = dimensionality(r, kind, measure);
-  const clean = dimensionality(r, 'clean', measure);
+  const perturbed = earlyDimensionality(r, kind, measure);
+  const clean = earlyDimensionality(r, 'clean', measure);
   return perturbed === undefined || clean === undefined ? undefined : perturbed - clean;
 }
 
@@ -79,8 +80,8 @@ const CORRELATIONS: CorrelationSpec[] = [
   { id: 'F2', primary: true, claim: 'Selectivity is negatively related to average-case (corruption) robustness.', measures: 'Spearman ρ(mean SI, mCA)', expectedSign: -1, x: si, y: (r) => r.corruptions?.mCA },
   { id: 'F3', primary: true, claim: 'Selectivity is positively related to worst-case robustness (white-box PGD L∞).', measures: 'Spearman ρ(mean SI, PGD L∞ AUC)', expectedSign: 1, x: si, y: (r) => r.attacks.linf?.auc },
   { id: 'F3-L2', primary: false, claim: 'The same for PGD L2.', measures: 'Spearman ρ(mean SI, PGD L2 AUC)', expectedSign: 1, x: si, y: (r) => r.attacks.l2?.auc },
-  { id: 'F4a', primary: true, claim: 'Early-layer dimensionality is inversely related to selectivity.', measures: 'Spearman ρ(mean SI, principal components for 95% variance of the first block output, clean inputs)', expectedSign: -1, x: si, y: (r) => dimensionality(r, 'clean', 'components') },
-  { id: 'F4a-PR', primary: false, claim: 'The same, measured by the participation ratio.', measures: 'Spearman ρ(mean SI, participation ratio of the first block output, clean inputs)', expectedSign: -1, x: si, y: (r) => dimensionality(r, 'clean', 'participationRatio') },
+  { id: 'F4a', primary: true, claim: 'Early-layer dimensionality is inversely related to selectivity.', measures: 'Spearman ρ(mean SI, principal components for 95% variance of the first block output, clean inputs)', expectedSign: -1, x: si, y: (r) => earlyDimensionality(r, 'clean', 'components') },
+  { id: 'F4a-PR', primary: false, claim: 'The same, measured by the participation ratio.', measures: 'Spearman ρ(mean SI, participation ratio of the first block output, clean inputs)', expectedSign: -1, x: si, y: (r) => earlyDimensionality(r, 'clean', 'participationRatio') },
   { id: 'F5', primary: true, claim: 'Input–unit gradients vary more across samples in high-selectivity networks.', measures: 'Spearman ρ(mean SI, variance of normalised input gradients across samples, mean over units and layers; silent pairs as zero vectors)', expectedSign: 1, x: si, y: (r) => gradient(r, 'dirVarSamples') },
   { id: 'F5-units', primary: true, claim: 'Input–unit gradients vary more across units in high-selectivity networks.', measures: 'Spearman ρ(mean SI, variance of normalised input gradients across units, mean over samples and layers; silent pairs as zero vectors)', expectedSign: 1, x: si, y: (r) => gradient(r, 'dirVarUnits') },
   { id: 'F5-active', primary: false, claim: 'F5 over active (unit, sample) pairs only.', measures: 'Spearman ρ(mean SI, variance of normalised gradients across samples, active pairs only)', expectedSign: 1, x: si, y: (r) => gradient(r, 'dirVarSamplesActive') },

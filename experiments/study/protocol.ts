@@ -3,6 +3,7 @@
 // variability). Each measurement is one of the project's commands with its arguments, so a study's
 // files are exactly those the commands write, and any measurement can be re-run by hand.
 import type { DatasetName } from '../models.js';
+import type { RegimeName } from './regimes.js';
 
 /** The selectivity-regularizer grid of the paper's ResNet20 / CIFAR-10 experiments. */
 export const PAPER_ALPHAS = [-100, -30, -10, -5, -2, -1, -0.4, -0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3, 0.4, 1, 2, 5];
@@ -19,7 +20,14 @@ export interface StudyProtocol {
   attacks: { norm: 'linf' | 'l2'; eps: string; steps: number; images: number }[];
   dimensionality: { samples: number; corruptions: string; severities: number[]; norm: 'linf' | 'l2'; eps: string; steps: number };
   gradients: { samples: number; units: number };
+  /** The `train` options each robust regime adds to `train` (study --regimes); standard adds none. */
+  regimes: Record<Exclude<RegimeName, 'standard'>, Record<string, string | number>>;
 }
+
+/** Corruption-augmented training: half the samples get one of the 4 extra corruptions, so the 15 benchmark ones stay unseen. */
+const CORRUPTION_AUG = { 'augment-corruptions': 'extra:p=0.5' };
+/** PGD-AT at ε = 8/255 as Madry et al. (2018) train CIFAR-10: 7 steps of 2/255 from a random start. */
+const MADRY_8_255 = { adversarial: 'pgd:linf:8/255:steps=7:step=2/255' };
 
 export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
   mnist: {
@@ -35,6 +43,9 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
     ],
     dimensionality: { samples: 100, corruptions: 'benchmark', severities: [3], norm: 'linf', eps: '0.1', steps: 10 },
     gradients: { samples: 24, units: 8 },
+    // ε = 0.2 rather than the classic 0.3: the top of the L∞ grid above, so the attack curve ends at the
+    // radius the networks were trained for; the first of the two epochs ramps ε up from 0.
+    regimes: { adversarial: { adversarial: 'pgd:linf:0.2:steps=7', 'adversarial-warmup': 1 }, 'corruption-aug': CORRUPTION_AUG },
   },
   cifar10: {
     summary: 'ResNet20 on CIFAR-10 with the paper\'s α grid: 200 epochs per network (days per network on a CPU; hours on a GPU)',
@@ -49,6 +60,7 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
     ],
     dimensionality: { samples: 500, corruptions: 'benchmark', severities: [3], norm: 'linf', eps: '1/255,4/255', steps: 10 },
     gradients: { samples: 256, units: 16 },
+    regimes: { adversarial: MADRY_8_255, 'corruption-aug': CORRUPTION_AUG },
   },
   tinyimagenet: {
     summary: 'ResNet18 on Tiny ImageNet (64×64, 200 classes), 90 epochs per network',
@@ -63,6 +75,7 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
     ],
     dimensionality: { samples: 500, corruptions: 'benchmark', severities: [3], norm: 'linf', eps: '1/255,4/255', steps: 10 },
     gradients: { samples: 128, units: 16 },
+    regimes: { adversarial: MADRY_8_255, 'corruption-aug': CORRUPTION_AUG },
   },
 };
 
@@ -110,3 +123,8 @@ export function measurementsFor(checkpoint: string, { protocol, corruptionSource
 
 /** The study stages in order: training, then each measurement. */
 export const TRAIN_STAGE = 'train';
+
+/** The `train` options a regime adds to the protocol's (none for standard). */
+export function regimeTrainOptions(protocol: StudyProtocol, regime: RegimeName): Record<string, string | number> {
+  return regime === 'standard' ? {} : protocol.regimes[regime];
+}
