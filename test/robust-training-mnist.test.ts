@@ -1,7 +1,7 @@
 // Robust training works on MNIST (docs/robust-training.md): with the same seed, data and number of
 // steps as a standard run, PGD-AT (L∞, 7 steps, ε warm-up) raises PGD-20 accuracy at the training ε
 // by ≥ 40 points and keeps clean accuracy ≥ 90%, and corruption augmentation raises accuracy on the
-// augmented corruption clearly above the standard run. A small ResNet and 4096 digits keep it within
+// augmented corruption clearly above the standard run (a conservative one-sided test at the 5% level). A small ResNet and 4096 digits keep it within
 // CI's budget, at ε = 0.2; ROBUST_TRAINING_LONG=1 runs a longer variant at ε = 0.3 (more digits and
 // epochs, and FGSM-RS as well). Which way SI moves is printed, not asserted: it is a finding, not a property.
 import { test } from 'uvu';
@@ -85,7 +85,15 @@ test(`corruption augmentation with ${AUGMENTED} raises accuracy under it clearly
   const augmented = await run('corruption-aug', { augmentCorruptions: { corruptions: [AUGMENTED], p: 0.5 } });
   const [before, after] = [await corruptedAccuracy(standard), await corruptedAccuracy(augmented)];
   console.log(`  ${AUGMENTED}, mean over severities 1–5: standard ${(100 * before).toFixed(1)}%, augmented ${(100 * after).toFixed(1)}%`);
-  assert.ok(after - before >= 0.1, `accuracy under ${AUGMENTED} rose by only ${(100 * (after - before)).toFixed(1)} points (${before} → ${after})`);
+  // "Clearly above" as a one-sided test at the 5% level, made conservative twice: each image counts
+  // once (its 5 severities are correlated, and the variance of their mean accuracy is at most that of
+  // one Bernoulli draw with the same mean), and the two runs are treated as unpaired although they
+  // see the same images.
+  const n = budget.test;
+  const pooled = (before + after) / 2;
+  const z = (after - before) / Math.sqrt((pooled * (1 - pooled) * 2) / n);
+  console.log(`  conservative two-proportion z = ${z.toFixed(2)} over ${n} images (one-sided 5% level: 1.645)`);
+  assert.ok(z >= 1.645, `accuracy under ${AUGMENTED} did not rise clearly: ${(100 * before).toFixed(1)}% → ${(100 * after).toFixed(1)}%, z = ${z.toFixed(2)} < 1.645`);
 });
 
 test.after(() => {
