@@ -1,6 +1,5 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -12,7 +11,7 @@ import { CORRUPTION_NAMES, BENCHMARK_CORRUPTIONS } from '../experiments/corrupti
 import { openDataset } from '../experiments/datasets.js';
 import { createModel } from '../experiments/models.js';
 import { summarizeCorruptions, corruptionsCsv, corruptionsSvg } from '../experiments/report/corruptions.js';
-import { setupGpu, rejects, sameBytes } from './helpers.js';
+import { setupGpu, rejects, sameBytes, runCli } from './helpers.js';
 import { batches, readRange, type ImageDataset } from '../experiments/data/dataset.js';
 import { detectLayout, loadCifar10C, loadCorruptedSet, loadTinyImageNetC, parseCorruptionList, parseSeverityList } from '../experiments/data/corrupted.js';
 import { encodeNpy } from '../experiments/io/npy.js';
@@ -484,16 +483,9 @@ test('corruption-gallery: a decodable PNG with labelled 3× tiles, and a well-fo
 });
 
 test('the CLI lists the three commands and answers --help without a GPU', async () => {
-  const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(process.execPath, ['dist/experiments/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-  const list = await run(['--help']);
+  const list = await runCli(['--help']);
   for (const name of ['corrupt', 'eval-corruptions', 'corruption-gallery']) assert.match(list.out, new RegExp(`\\n  ${name} `));
-  const help = await run(['eval-corruptions', '--help']);
+  const help = await runCli(['eval-corruptions', '--help']);
   assert.is(help.code, 0);
   assert.match(help.out, /--source generated\|DIR/);
 });

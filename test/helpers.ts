@@ -1,4 +1,5 @@
 // Test utilities: one GPU per process, seeded random data, tolerance checks and finite differences.
+import { spawn } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { initGpu } from '../engine/device.js';
 import { backward } from '../engine/autograd.js';
@@ -9,6 +10,17 @@ import { randn, rng } from './cases/util.js';
 
 export async function setupGpu(): Promise<void> {
   await initGpu();
+}
+
+/** Runs the built CLI in a child process; resolves with its exit code and stdout+stderr together. */
+export function runCli(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['dist/experiments/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
 }
 
 // Seeded data and error bounds live in ./cases/util.ts, shared with the page's test mode.

@@ -3,7 +3,6 @@
 // corruption augmentation (the evaluation's kernels on the chosen samples, the others untouched),
 // config.json's fields and bit-exact resumption. The MNIST effect tests are in
 // robust-training-mnist.test.ts.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import { adversarialExamples } from '../experiments/robust/adversarial.js';
 import { applyCorruptionPlan, planCorruptions, reorderBatch } from '../experiments/robust/corruption-augment.js';
 import { EXTRA_CORRUPTIONS, adversarialEps, parseAdversarialSpec, parseAugmentSpec, trainedOnCorruptions } from '../experiments/robust/spec.js';
 import { robustTrainingRecord, train, type TrainConfig } from '../experiments/train.js';
-import { setupGpu } from './helpers.js';
+import { setupGpu, runCli } from './helpers.js';
 
 test.before(setupGpu);
 
@@ -227,13 +226,6 @@ test('robust runs record their settings in config.json and resume bit-for-bit', 
   }
 });
 
-const cli = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-  const child = spawn(process.execPath, ['dist/experiments/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  child.stderr.on('data', (c) => (out += c));
-  child.on('exit', (code) => resolve({ code, out }));
-});
 
 test('train and sweep take the robust-training flags and reject bad ones by name, before any work', async () => {
   const never = join(tmpdir(), 'never-created');
@@ -245,13 +237,13 @@ test('train and sweep take the robust-training flags and reject bad ones by name
     [['sweep', '--out', never, '--adversarial', 'fgsm-rs:l2:1'], /^sweep --adversarial: fgsm-rs is the L∞ method/m],
     [['sweep', '--out', never, '--augment-corruptions', 'haze'], /^sweep --augment-corruptions: unknown corruption 'haze'/m],
   ];
-  const results = await Promise.all(cases.map(([args]) => cli(args)));
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
   results.forEach((r, i) => {
     assert.is(r.code, 2, r.out);
     assert.match(r.out, cases[i][1]);
   });
   assert.not.ok(existsSync(never));
-  const help = await cli(['train', '--help']);
+  const help = await runCli(['train', '--help']);
   for (const flag of ['--adversarial SPEC', '--adversarial-warmup N', '--augment-corruptions SET[:p=P]']) assert.ok(help.out.includes(flag), `train --help lacks ${flag}`);
 });
 

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,15 +8,8 @@ import { openDataset } from '../experiments/datasets.js';
 import { MemoryStore } from '../experiments/io/store.js';
 import { parseShard, planRuns, shardOf } from '../experiments/sweep.js';
 import { train, type TrainConfig } from '../experiments/train.js';
-import { setupGpu } from './helpers.js';
+import { setupGpu, runCli } from './helpers.js';
 
-const cli = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-  const child = spawn(process.execPath, ['dist/experiments/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  child.stderr.on('data', (c) => (out += c));
-  child.on('exit', (code) => resolve({ code, out }));
-});
 
 const tinyBase = ['--epochs', '1', '--batch-size', '32', '--limit-train', '64', '--limit-test', '32', '--alphas', '0,-1', '--seeds', '3'];
 const tiny = [...tinyBase, '--lr', '0.05'];
@@ -34,9 +26,9 @@ test('shards partition the grid; --shard is validated', () => {
 test('two sharded workers produce exactly the runs of one unsharded worker; merge collects them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sweep-'));
   try {
-    const whole = await cli(['sweep', ...tiny, '--out', join(dir, 'whole')]);
+    const whole = await runCli(['sweep', ...tiny, '--out', join(dir, 'whole')]);
     assert.is(whole.code, 0, whole.out);
-    const [a, b] = await Promise.all([cli(['sweep', ...tiny, '--out', join(dir, 'sharded'), '--shard', '0/2']), cli(['sweep', ...tiny, '--out', join(dir, 'sharded'), '--shard', '1/2'])]);
+    const [a, b] = await Promise.all([runCli(['sweep', ...tiny, '--out', join(dir, 'sharded'), '--shard', '0/2']), runCli(['sweep', ...tiny, '--out', join(dir, 'sharded'), '--shard', '1/2'])]);
     assert.is(a.code, 0, a.out);
     assert.is(b.code, 0, b.out);
     const names = readdirSync(join(dir, 'whole', 'runs')).sort();
@@ -48,25 +40,25 @@ test('two sharded workers produce exactly the runs of one unsharded worker; merg
       for (const k of Object.keys(w1)) assert.equal(Array.from(w2[k].data as Float32Array), Array.from(w1[k].data as Float32Array), `${name} ${k}`);
     }
     // A second pass skips finished runs.
-    const again = await cli(['sweep', ...tiny, '--out', join(dir, 'whole')]);
+    const again = await runCli(['sweep', ...tiny, '--out', join(dir, 'whole')]);
     assert.match(again.out, /finished, skipped/);
-    const merged = await cli(['merge', join(dir, 'sharded')]);
+    const merged = await runCli(['merge', join(dir, 'sharded')]);
     assert.is(merged.code, 0, merged.out);
     const csv = readFileSync(join(dir, 'sharded', 'merged.csv'), 'utf8').trim().split('\n');
     assert.is(csv.length, 3);
     assert.match(csv[0], /^alpha,seed,run,test_accuracy,test_loss,si_overall,si_layer1\.0,/);
     assert.match(csv[1], /^-1,3,alpha=-1_seed=3,/);
     // Refuses to mix configurations, naming the difference.
-    const mixed = await cli(['sweep', ...tinyBase, '--lr', '0.1', '--out', join(dir, 'whole')]);
+    const mixed = await runCli(['sweep', ...tinyBase, '--lr', '0.1', '--out', join(dir, 'whole')]);
     assert.is(mixed.code, 2);
     assert.match(mixed.out, /different configuration; refusing to mix runs:\n {2}lr: 0.05 in the sweep vs 0.1 now/);
-    const badShard = await cli(['sweep', ...tiny, '--out', join(dir, 'x'), '--shard', '3/2']);
+    const badShard = await runCli(['sweep', ...tiny, '--out', join(dir, 'x'), '--shard', '3/2']);
     assert.is(badShard.code, 2);
     assert.match(badShard.out, /--shard: '3\/2' is not of the form i\/n/);
-    const badAlpha = await cli(['sweep', '--alphas', '0,abc', '--out', join(dir, 'x')]);
+    const badAlpha = await runCli(['sweep', '--alphas', '0,abc', '--out', join(dir, 'x')]);
     assert.match(badAlpha.out, /--alphas: 'abc' is not a number/);
     assert.not.ok(existsSync(join(dir, 'x', 'runs')));
-    const empty = await cli(['merge', join(dir, 'x')]);
+    const empty = await runCli(['merge', join(dir, 'x')]);
     assert.is(empty.code, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
