@@ -1,6 +1,14 @@
-// Small statistics for reports: means, standard deviations, Pearson's r and average ranks (the
+// Small statistics for reports: means, medians, standard deviations, Pearson's r and average ranks (the
 // study's tests build on them in experiments/study/statistics.ts).
 export const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** The median (the mean of the middle two for an even count); NaN for no values. */
+export function medianOf(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
 
 export function stdOf(xs: number[]): number {
   if (xs.length < 2) return 0;

@@ -4,7 +4,7 @@
 // seed, so the pair differs only in how it was trained — with the exact Wilcoxon signed-rank test
 // and the sign test on the paired differences. Pure functions of the run records, like findings.ts.
 import { formatP, type RunRecord } from '../report/report.js';
-import { meanOf, stdOf } from '../report/stats.js';
+import { meanOf, medianOf, stdOf } from '../report/stats.js';
 import { earlyDimensionality } from './findings.js';
 import { holm, signTest, stratifiedBootstrapCi, verdictOf, wilcoxonSignedRank } from './statistics.js';
 
@@ -129,13 +129,6 @@ export interface RegimeOptions {
 
 const pairKey = (r: RunRecord) => `${r.alpha}|${r.seed}`;
 
-function median(values: number[]): number | null {
-  if (!values.length) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
 const QUESTION_SUBJECT: Record<RegimeName, string> = { standard: 'standard training', adversarial: 'adversarial training', 'corruption-aug': 'corruption-augmented training' };
 
 function compare(regime: RegimeName, robust: RunRecord[], standard: RunRecord[], m: RegimeMeasure, options: RegimeOptions): RegimeComparison {
@@ -157,7 +150,7 @@ function compare(regime: RegimeName, robust: RunRecord[], standard: RunRecord[],
     id: `${regime}:${m.id}`, regime, measure: m.id, primary: m.primary, statistic: 'wilcoxon',
     question: `Does ${QUESTION_SUBJECT[regime]} change ${m.what}?`,
     value: finiteOrNull(test.value), ci95: [finiteOrNull(boot.ci[0]), finiteOrNull(boot.ci[1])], pValue: finiteOrNull(test.pValue), pHolm: null,
-    signTestP: finiteOrNull(sign.pValue), medianDifference: median(diffs), positive: diffs.filter((d) => d > 0).length, negative: diffs.filter((d) => d < 0).length, n: diffs.length,
+    signTestP: finiteOrNull(sign.pValue), medianDifference: diffs.length ? medianOf(diffs) : null, positive: diffs.filter((d) => d > 0).length, negative: diffs.filter((d) => d < 0).length, n: diffs.length,
     verdict: verdict === 'agrees' ? 'raises' : verdict === 'disagrees' ? 'lowers' : verdict, method: test.method,
     ...(note ? { note } : {}),
   };
