@@ -23,6 +23,11 @@ export interface GpuInfo {
    * at least this many lanes (see shaders/gemm.ts).
    */
   subgroupSize: number | null;
+  /**
+   * A compatibility-mode device (asked for with featureLevel 'compatibility' and granted without
+   * core features): WebGPU over OpenGL ES or Direct3D 11, with their limits and shader compilers.
+   */
+  compatibility: boolean;
 }
 
 export interface GpuContext {
@@ -160,6 +165,7 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
       platform,
       features: [...device.features].map(String).sort(),
       subgroupSize: kernelSubgroupSize(device, info, subgroups),
+      compatibility: options.featureLevel === 'compatibility' && !device.features.has('core-features-and-limits'),
     },
     wait: platform === 'node' ? waitWithoutSpin : (p) => p,
     hasFeature: (name) => device.features.has(name),

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gpu } from '../engine/device.js';
 import { conv2dDataGradRaw, conv2dForwardRaw, conv2dWeightGradRaw, convGeometry } from '../engine/ops/conv.js';
-import { DEFAULT_TILE, TILE_CANDIDATES, gemmTile, setGemmTile, type TileShape } from '../engine/ops/gemm.js';
+import { TILE_CANDIDATES, gemmTile, setGemmTile, type TileShape } from '../engine/ops/gemm.js';
 import { matmulRaw } from '../engine/ops/matmul.js';
 import { rand } from '../engine/ops/random.js';
 import { runtime } from '../engine/runtime.js';
@@ -83,13 +83,13 @@ export async function saveTunedTile(result: TuneResult): Promise<string> {
 /** Applies this adapter's cached tile, if an autotune stored one; returns it (or the default). */
 export async function applyTunedTile(): Promise<TileShape> {
   const path = tileCachePath(tuningIdentity());
-  if (!existsSync(path)) return DEFAULT_TILE;
+  if (!existsSync(path)) return gemmTile();
   try {
     const { tile } = JSON.parse(await readFile(path, 'utf8')) as TuneResult;
     setGemmTile(tile);
     return tile;
   } catch (e) {
     console.error(`ignoring the GEMM tile cache ${path}: ${(e as Error).message} (run \`cli autotune\` to rebuild it)`);
-    return DEFAULT_TILE;
+    return gemmTile();
   }
 }

@@ -54,7 +54,7 @@ test('the subgroup-shared B tile matches the plain path against the reference (s
 });
 
 test('every autotune tile candidate computes the same products (matmul and the three conv directions)', async () => {
-  const { TILE_CANDIDATES, DEFAULT_TILE, setGemmTile, tileName } = await import('../engine/ops/gemm.js');
+  const { TILE_CANDIDATES, resetGemmTile, setGemmTile, tileName } = await import('../engine/ops/gemm.js');
   const { conv2dDataGradRaw, conv2dForwardRaw, conv2dWeightGradRaw, convGeometry } = await import('../engine/ops/conv.js');
   const { conv2dRef, conv2dDataGradRef, conv2dWeightGradRef } = await import('./reference/conv.js');
   const a = randn(19 * 23, 1);
@@ -82,7 +82,7 @@ test('every autotune tile candidate computes the same products (matmul and the t
       }
     }
   } finally {
-    setGemmTile(DEFAULT_TILE);
+    resetGemmTile();
   }
   assert.throws(() => setGemmTile({ tm: 3, tn: 5 }), /not one of/);
 });

@@ -5,6 +5,7 @@
 import { noGrad } from '../engine/autograd.js';
 import { initGpu, type GpuContext } from '../engine/device.js';
 import '../engine/ops/index.js';
+import { parseTile, setGemmTile } from '../engine/ops/gemm.js';
 import { Generator } from '../engine/ops/random.js';
 import { scope, tensor } from '../engine/tensor.js';
 import { decodeCheckpoint, restoreCheckpoint } from '../experiments/checkpoint.js';
@@ -387,6 +388,16 @@ async function start(): Promise<void> {
     return;
   }
   const { info } = gpuContext;
+  // ?tile=4x16 (or 8x8s for shared memory) picks the GEMM tile, as `bench --tile` does in Node.
+  const tileParam = params.get('tile');
+  if (tileParam) {
+    try {
+      setGemmTile(parseTile(tileParam));
+    } catch (e) {
+      noWebGpu(`?tile=${tileParam}: ${(e as Error).message}`);
+      return;
+    }
+  }
   const compat = !gpuContext.device.features.has('core-features-and-limits') && params.get('adapter') === 'compatibility';
   app.adapter = `${info.description}${info.architecture ? ` (${info.architecture})` : ''}${compat ? ', compatibility mode' : ''}`;
   setStatus('adapter', `WebGPU: ${app.adapter}`, 'good');

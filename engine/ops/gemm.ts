@@ -61,6 +61,12 @@ export const TILE_CANDIDATES: readonly TileShape[] = [
   { tm: 4, tn: 4, shared: true }, { tm: 4, tn: 8, shared: true }, { tm: 8, tn: 8, shared: true },
 ];
 export const DEFAULT_TILE: TileShape = { tm: 4, tn: 32 };
+/**
+ * The default on compatibility-mode devices (OpenGL ES, Direct3D 11). Their shader compilers take
+ * far longer over the unrolled 4×32 kernel: the matmul test cases compiled cold in 213 s at 4×32,
+ * 71 s at 4×16 and 36 s at 4×8 through ANGLE on lavapipe; those devices' GPUs are small anyway.
+ */
+export const COMPATIBILITY_TILE: TileShape = { tm: 4, tn: 8 };
 
 /** "4×32", or "8×8 shared" for a shared-memory tile. */
 export const tileName = (t: TileShape) => `${t.tm}×${t.tn}${t.shared ? ' shared' : ''}`;
@@ -73,7 +79,19 @@ export function parseTile(text: string): TileShape {
   return { ...found };
 }
 
-let tile: TileShape = DEFAULT_TILE;
+/** The tile set by setGemmTile (autotune, --tile, ?tile=), or null for the device's default. */
+let chosen: TileShape | null = null;
+
+/** The default tile of the current device (DEFAULT_TILE before any device exists). */
+export function defaultGemmTile(): TileShape {
+  let compatibility = false;
+  try {
+    compatibility = gpu().info.compatibility;
+  } catch {
+    // no device yet: the core default
+  }
+  return { ...(compatibility ? COMPATIBILITY_TILE : DEFAULT_TILE) };
+}
 
 /**
  * Sets the largest tile GEMMs use on this device (smaller matrices still get smaller tiles). The
@@ -82,15 +100,21 @@ let tile: TileShape = DEFAULT_TILE;
 export function setGemmTile(shape: TileShape): void {
   const known = TILE_CANDIDATES.find((c) => c.tm === shape.tm && c.tn === shape.tn && !!c.shared === !!shape.shared);
   if (!known) throw new Error(`gemm tile ${tileName(shape)} is not one of ${TILE_CANDIDATES.map(tileName).join(', ')}`);
-  tile = { ...known };
+  chosen = { ...known };
+}
+
+/** Forgets a tile set with setGemmTile: GEMMs use the device's default again. */
+export function resetGemmTile(): void {
+  chosen = null;
 }
 
 export function gemmTile(): TileShape {
-  return { ...tile };
+  return chosen ? { ...chosen } : defaultGemmTile();
 }
 
 /** The tile for one GEMM under the current tile setting; `registersOnly` for GEMMs the shared mode cannot take (a row-offset write hook). */
 function tileFor(M: number, N: number, registersOnly: boolean): { tm: number; tn: number; shared: boolean } {
+  const tile = chosen ?? defaultGemmTile();
   if (tile.shared && !registersOnly) {
     // A workgroup owns 8·tm × 8·tn of C: halve the block for outputs it would mostly overhang.
     let tn = tile.tn;
