@@ -250,7 +250,8 @@ test('the regime selector trains one PGD-AT step in the page', async () => {
   await page.fill('#regime-eps', '');
   assert.is(state.error, null, `page error: ${state.error}`);
   log(`one PGD-AT step in the page: loss ${state.history[0].loss.toFixed(3)}, SI ${state.history[0].selectivity.toFixed(3)}`);
-  assert.equal(state.regime, { regime: 'pgd', adversarial: { method: 'pgd', norm: 'linf', eps: 0.3, steps: 7, stepSize: (2.5 * 0.3) / 7, warmupEpochs: 0 }, augmentCorruptions: null });
+  // One step: a warm-up of ceil(1/4) = 1 step, so that step already attacks at the full ε.
+  assert.equal(state.regime, { regime: 'pgd', warmupSteps: 1, adversarial: { method: 'pgd', norm: 'linf', eps: 0.3, steps: 7, stepSize: (2.5 * 0.3) / 7, warmupEpochs: 0 }, augmentCorruptions: null });
   const [h] = state.history;
   assert.ok(Number.isFinite(h.loss) && h.accuracy >= 0 && h.accuracy <= 1 && h.selectivity >= 0 && h.selectivity <= 1, `metrics out of range: ${JSON.stringify(h)}`);
   assert.match(await page.textContent('#train-status') ?? '', /PGD-7 L∞ ε=0.3/);

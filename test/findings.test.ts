@@ -50,6 +50,10 @@ test('networks built to follow the paper: every finding agrees, with n, p, CI an
   assert.ok(Math.abs(f4b.pValue! - 2 / 2 ** 15) < 1e-12, `${f4b.pValue}`);
   assert.is(f4b.extra!.positive, 15);
   assert.ok(Math.abs(f4b.value! - 5.5) < 1e-12, `mean of 5 + s/2 over s = 0, 1, 2: ${f4b.value}`);
+  assert.ok(Math.abs((f4b.extra!.medianDifference as number) - 5.5) < 1e-12, `median of 5 + s/2: ${f4b.extra!.medianDifference}`);
+  // With an even count the median is the mean of the two middle differences: seeds 0, 1 → 5 and 5.5.
+  const even = evaluateFindings(grid(1, [0, 1]), { permutations: 200, bootstrap: 50 }).find((f) => f.id === 'F4b')!;
+  assert.ok(Math.abs((even.extra!.medianDifference as number) - 5.25) < 1e-12, `even n: ${even.extra!.medianDifference}`);
   // Holm: the primary family only; adjusted p ≥ raw p.
   for (const f of findings) {
     if (f.primary) assert.ok(f.pHolm! >= f.pValue! - 1e-15, f.id);

@@ -41,7 +41,7 @@ interface AppApi {
   dataset: () => { name: string; train: number; test: number } | null;
   history: () => { step: number; loss: number; accuracy: number; selectivity: number }[];
   /** The regime of the model trained here, with its settings as config.json records them. */
-  regime: () => ({ regime: PageRegime } & ReturnType<typeof regimeSettings>) | null;
+  regime: () => ({ regime: PageRegime; warmupSteps: number } & ReturnType<typeof regimeSettings>) | null;
   checkpoint: () => { name: string; dataset: string; accuracy?: number; loss?: number; selectivity?: number } | null;
   /** Predicted classes and logits of test images [start, start + count) under the current model. */
   predict: (start: number, count: number) => Promise<{ predicted: number[]; logits: number[] }>;
@@ -65,7 +65,7 @@ const app: AppApi = {
   adapter: '',
   dataset: () => (dataset ? { name: dataset.name, train: dataset.train.size, test: dataset.test.size } : null),
   history: () => (trainer?.history ?? []).map(({ step, loss, accuracy, selectivity }) => ({ step, loss, accuracy, selectivity })),
-  regime: () => (trainer ? { regime: trainer.config.regime, ...trainer.settings } : null),
+  regime: () => (trainer ? { regime: trainer.config.regime, warmupSteps: trainer.config.warmupSteps, ...trainer.settings } : null),
   checkpoint: () => (loaded ? { name: loaded.name, dataset: loaded.dataset, accuracy: loaded.evaluation?.accuracy, loss: loaded.evaluation?.loss, selectivity: loaded.evaluation?.selectivity?.overall } : null),
   predict: async (start, count) => {
     if (!current || !dataset) throw new Error('no model or dataset');
@@ -182,7 +182,9 @@ async function trainSteps(): Promise<void> {
   trainer?.dispose();
   trainer = null;
   Object.values(charts).forEach((c) => c?.clear());
-  trainer = new PageTrainer(dataset, { alpha, regime, eps, batchSize, lr, momentum: 0.9, weightDecay: 5e-4, seed });
+  // ε ramps up over the first quarter of the steps (the page's --adversarial-warmup).
+  const warmupSteps = settings.adversarial ? Math.ceil(steps / 4) : 0;
+  trainer = new PageTrainer(dataset, { alpha, regime, eps, batchSize, lr, momentum: 0.9, weightDecay: 5e-4, seed, warmupSteps });
   const regimeLabel = settings.adversarial ? `, ${describeAdversarial(settings.adversarial)}` : settings.augmentCorruptions ? ', corruption-augmented' : '';
   current = { model: trainer.model, label: `ResNet20 trained here (α = ${alpha}${regimeLabel})` };
   stopRequested = false;
@@ -190,8 +192,7 @@ async function trainSteps(): Promise<void> {
   const started = performance.now();
   for (let k = 0; k < steps && !stopRequested; k++) {
     // Cosine decay over the requested steps.
-    // ε ramps up over the first quarter of the steps (the page's --adversarial-warmup).
-    const m = await trainer.step(0.5 * lr * (1 + Math.cos((Math.PI * k) / steps)), (k + 1) / Math.max(1, steps / 4));
+    const m = await trainer.step(0.5 * lr * (1 + Math.cos((Math.PI * k) / steps)));
     charts.loss!.add(m.step, m.loss);
     charts.accuracy!.add(m.step, m.accuracy);
     charts.selectivity!.add(m.step, m.selectivity);

@@ -38,6 +38,12 @@ export interface PageTrainConfig {
   momentum: number;
   weightDecay: number;
   seed: number;
+  /**
+   * Optimizer steps over which ε ramps linearly from ε/warmupSteps to ε (the adversarial regimes;
+   * 0 for none). The page's counterpart of `train --adversarial-warmup`, in steps rather than
+   * epochs; it is recorded with the rest of this config in the checkpoint.
+   */
+  warmupSteps: number;
 }
 
 export interface StepMetrics {
@@ -86,8 +92,15 @@ export class PageTrainer {
     }
   }
 
-  /** One optimizer step at learning rate lr and, for the adversarial regimes, radius epsScale·ε (a warm-up); resolves once its metrics are read back. */
-  async step(lr = this.config.lr, epsScale = 1): Promise<StepMetrics> {
+  /** ε's share at the next step: (steps taken + 1)/warmupSteps during the warm-up, then 1. */
+  get epsScale(): number {
+    const { warmupSteps } = this.config;
+    return warmupSteps > 0 ? Math.min(1, (this.history.length + 1) / warmupSteps) : 1;
+  }
+
+  /** One optimizer step at learning rate lr (and, for the adversarial regimes, radius epsScale·ε); resolves once its metrics are read back. */
+  async step(lr = this.config.lr): Promise<StepMetrics> {
+    const epsScale = this.epsScale;
     const started = performance.now();
     const batch = await this.nextBatch();
     const { data, config, model, optimizer } = this;
@@ -98,7 +111,7 @@ export class PageTrainer {
       const { adversarial, augmentCorruptions } = this.settings;
       const { ce, correct, si } = trainingStep(model, optimizer, batch, [data.train.height, data.train.width], {
         alpha: config.alpha, numClasses: data.numClasses, padding: data.augment.padding, flip: data.augment.flip, generator: this.augment,
-        adversarial: adversarial && { config: adversarial, eps: Math.min(1, Math.max(0, epsScale)) * adversarial.eps, generator: this.adversarialGenerator },
+        adversarial: adversarial && { config: adversarial, eps: epsScale * adversarial.eps, generator: this.adversarialGenerator },
         corruptions: augmentCorruptions && { config: augmentCorruptions, generator: this.corruptionGenerator },
       });
       return [ce, correct, si].map((t) => t.keep());

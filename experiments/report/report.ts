@@ -87,13 +87,17 @@ export function formatP(p: number | null): string {
   return p < 1e-4 ? '< 0.0001' : p.toPrecision(2);
 }
 
+/** "p = 0.40", but "p < 0.0001" (never "p = < 0.0001"); "p = –" when there is none. */
+export function pPhrase(p: number | null, name = 'p'): string {
+  const text = formatP(p);
+  return text.startsWith('<') ? `${name} ${text}` : `${name} = ${text}`;
+}
+
 /** One sentence stating a finding's statistic, interval, p-value, n and verdict. */
 export function findingSentence(f: FindingResult): string {
   const stat = f.statistic === 'spearman' ? `ρ = ${fmt(f.value, 2)}` : `mean paired difference ${fmt(f.value, 2)}`;
-  // "p = 0.40" but "p < 0.0001", never "p = < 0.0001".
-  const pIs = (p: number | null) => (formatP(p).startsWith('<') ? formatP(p) : `= ${formatP(p)}`);
-  const holmText = f.pHolm === null ? '' : `, Holm-adjusted p ${pIs(f.pHolm)}`;
-  return `${f.id}: ${stat} (95% CI ${fmt(f.ci95[0], 2)} to ${fmt(f.ci95[1], 2)}), p ${pIs(f.pValue)}${holmText}, n = ${f.n} networks: ${f.verdict}${f.note ? ` (${f.note})` : ''}.`;
+  const holmText = f.pHolm === null ? '' : `, Holm-adjusted ${pPhrase(f.pHolm)}`;
+  return `${f.id}: ${stat} (95% CI ${fmt(f.ci95[0], 2)} to ${fmt(f.ci95[1], 2)}), ${pPhrase(f.pValue)}${holmText}, n = ${f.n} networks: ${f.verdict}${f.note ? ` (${f.note})` : ''}.`;
 }
 
 /** Mean and standard deviation over seeds per α of a per-run value: [α, mean, sd] points. */

@@ -3,7 +3,7 @@
 // test; `evaluateFindings` turns a sweep's run records into statistics and verdicts. Pure functions of
 // the records, so the report, the `study` command and the tests all compute the same numbers.
 import type { RunRecord } from '../report/report.js';
-import { meanOf } from '../report/stats.js';
+import { meanOf, medianOf } from '../report/stats.js';
 import { holm, signTest, spearmanRho, spearmanTest, stratifiedBootstrapCi, verdictOf, wilcoxonSignedRank, type Verdict } from './statistics.js';
 
 export interface FindingResult {
@@ -140,7 +140,7 @@ function pairedFinding(spec: PairedSpec, runs: RunRecord[], options: FindingOpti
     id: spec.id, claim: spec.claim, primary: spec.primary, statistic: 'wilcoxon', measures: spec.measures, expectedSign: spec.expectedSign,
     value: finiteOrNull(test.value), ci95: [finiteOrNull(boot.ci[0]), finiteOrNull(boot.ci[1])], pValue: finiteOrNull(test.pValue), pHolm: null, n: usable.length,
     verdict: verdictOf(test.value, test.pValue, spec.expectedSign), method: test.method,
-    extra: { signTestP: finiteOrNull(sign.pValue), positive: diffs.filter((d) => d > 0).length, negative: diffs.filter((d) => d < 0).length, medianDifference: diffs.length ? [...diffs].sort((a, b) => a - b)[Math.floor((diffs.length - 1) / 2)] : null },
+    extra: { signTestP: finiteOrNull(sign.pValue), positive: diffs.filter((d) => d > 0).length, negative: diffs.filter((d) => d < 0).length, medianDifference: diffs.length ? medianOf(diffs) : null },
     ...noteOf(test.undefinedReason, usable.length, runs.length),
   };
 }

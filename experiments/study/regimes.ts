@@ -3,7 +3,7 @@
 // regimes; each robust regime is compared with the standard one network by network — the same α and
 // seed, so the pair differs only in how it was trained — with the exact Wilcoxon signed-rank test
 // and the sign test on the paired differences. Pure functions of the run records, like findings.ts.
-import { formatP, type RunRecord } from '../report/report.js';
+import { pPhrase, type RunRecord } from '../report/report.js';
 import { meanOf, medianOf, stdOf } from '../report/stats.js';
 import { earlyDimensionality } from './findings.js';
 import { holm, signTest, stratifiedBootstrapCi, verdictOf, wilcoxonSignedRank } from './statistics.js';
@@ -171,6 +171,6 @@ const num = (v: number | null, digits: number, signed = false) => (v === null ? 
 /** The verdict line of one comparison, in the style of the findings' sentences. */
 export function regimeSentence(c: RegimeComparison): string {
   const label = REGIME_MEASURES.find((m) => m.id === c.measure)?.label ?? c.measure;
-  const holmText = c.pHolm === null ? '' : `, Holm-adjusted ${formatP(c.pHolm)}`;
-  return `${c.id}: ${label} ${c.regime} − standard, mean paired difference ${num(c.value, 3, true)} (95% CI ${num(c.ci95[0], 3)} to ${num(c.ci95[1], 3)}), Wilcoxon p = ${formatP(c.pValue)}${holmText}, sign test p = ${formatP(c.signTestP)}, ${c.n} pairs (${c.positive} up, ${c.negative} down): ${c.verdict}${c.note ? ` (${c.note})` : ''}.`;
+  const holmText = c.pHolm === null ? '' : `, Holm-adjusted ${pPhrase(c.pHolm)}`;
+  return `${c.id}: ${label} ${c.regime} − standard, mean paired difference ${num(c.value, 3, true)} (95% CI ${num(c.ci95[0], 3)} to ${num(c.ci95[1], 3)}), Wilcoxon ${pPhrase(c.pValue)}${holmText}, sign test ${pPhrase(c.signTestP)}, ${c.n} pairs (${c.positive} up, ${c.negative} down): ${c.verdict}${c.note ? ` (${c.note})` : ''}.`;
 }
