@@ -20,7 +20,7 @@ import { formatBytes } from '../engine/pool.js';
 import { runtime } from '../engine/runtime.js';
 import { naiveBatchNorm, naiveConvDataGrad, naiveConvForward, naiveConvWeightGrad, naiveMatmul, naiveWorkgroups } from '../shaders/naive.js';
 import { resnet18, resnet20, type ResNet } from '../models/resnet.js';
-import { attackBatch, resolveAttack } from './attacks.js';
+import { attackBatch, inputGradient, resolveAttack } from './attacks.js';
 import { parseAdversarialSpec, describeAdversarial } from './robust/spec.js';
 import { trainingStep } from './train.js';
 import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './bench-tfjs.js';
@@ -112,7 +112,7 @@ const options: Record<string, OptionSpec> = {
   out: { type: 'string', description: 'directory for the JSON results', default: 'bench-results' },
   autotune: { type: 'boolean', description: 'first choose the fastest GEMM tile for this adapter (cached for later commands); otherwise the cached or default tile is used', default: false },
   tile: { type: 'string', description: 'GEMM tile to use instead of the cached or default one, e.g. 4x32 (register blocking) or 8x8s (shared memory)' },
-  profile: { type: 'boolean', description: 'print GPU time per op kind for one training step of each model (timestamp queries)', default: false },
+  profile: { type: 'boolean', description: 'print GPU time per op kind for one training step of each model, and for one PGD step (timestamp queries)', default: false },
   peer: { type: 'boolean', description: "also time TF.js's WebGPU backend on the same adapter (matmul, conv, resnet20 training; needs the dev-dependencies)", default: true },
 };
 
@@ -296,7 +296,7 @@ export async function main(argv: string[]): Promise<void> {
       dispatchesPerIteration: train.dispatches, encodeMsPerIteration: train.encodeMs, peakBytes: runtime().pool.snapshot().peakInUseBytes,
     });
     if (group === 'resnet20') await compare(row, (p) => p.resnet20Step(batch, warmup, its), { images: batch });
-    if (args.profile) await profileStep(group, () => {
+    if (args.profile) await profileStep(`${group} training`, () => {
       const loss = crossEntropy(model.forward(x).logits, y);
       backward(loss);
       opt.step();
@@ -361,6 +361,8 @@ export async function main(argv: string[]): Promise<void> {
     const attack = resolveAttack({ norm: 'linf', eps: 8 / 255, steps: 20 });
     const t = await time(() => Object.values(attackBatch(model, x, y, attack)), 1, Math.max(2, Math.ceil(iterations / 2)));
     add({ name: 'PGD-20 L∞ attack', shape: `resnet20, batch ${batch}, 32x32`, ...pick(t), imagesPerSecond: batch / (t.medianMs / 1000) });
+    // One step's work: the input gradient in eval mode (batch norm folded into the convolutions).
+    if (args.profile) await profileStep('PGD (input gradient)', () => void inputGradient(model, x, y));
     model.dispose();
     x.dispose();
     y.dispose();
@@ -406,7 +408,7 @@ async function profileStep(name: string, step: () => void): Promise<void> {
     kinds.set(kind, k);
   }
   const total = entries.reduce((s, e) => s + e.ms, 0);
-  console.log(`\nprofile of one ${name} training step: ${entries.length} dispatches, ${total.toFixed(1)} ms of GPU time`);
+  console.log(`\nprofile of one ${name} step: ${entries.length} dispatches, ${total.toFixed(1)} ms of GPU time`);
   console.log(`${'op'.padEnd(34)} ${'ms'.padStart(9)} ${'%'.padStart(6)} ${'dispatches'.padStart(10)}`);
   for (const [kind, k] of [...kinds.entries()].sort((a, b) => b[1].ms - a[1].ms)) {
     console.log(`${kind.slice(0, 34).padEnd(34)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)} ${String(k.count).padStart(10)}`);
