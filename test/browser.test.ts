@@ -127,10 +127,12 @@ test('the page loads with WebGPU and without errors', async () => {
   page = await openPage(`?${ADAPTER}`);
   await page.waitForFunction(() => (globalThis as { app?: { ready: boolean } }).app?.ready === true, null, { timeout: 10 * MINUTE });
   const state = await page.evaluate(() => {
-    const app = (globalThis as unknown as { app: { error: string | null; adapter: string; dataset: () => unknown } }).app;
-    return { error: app.error, adapter: app.adapter, dataset: app.dataset(), banner: !(document.getElementById('no-webgpu') as HTMLElement).hidden };
+    const app = (globalThis as unknown as { app: { error: string | null; adapter: string; tile: () => string; dataset: () => unknown } }).app;
+    return { error: app.error, adapter: app.adapter, tile: app.tile(), dataset: app.dataset(), banner: !(document.getElementById('no-webgpu') as HTMLElement).hidden };
   });
-  log(`adapter ${state.adapter}`);
+  log(`adapter ${state.adapter}, GEMM tile ${state.tile}`);
+  // Compatibility mode's default tile (engine/ops/gemm.ts COMPATIBILITY_TILE): GL compiles the 4×32 kernel for minutes.
+  assert.is(state.tile, '4×8');
   assert.is(state.error, null, `page error: ${state.error}`);
   assert.not.ok(state.banner, 'the no-WebGPU banner is shown');
   assert.equal(state.dataset, { name: 'mnist', train: sample.train.size, test: sample.test.size });

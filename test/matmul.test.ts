@@ -87,4 +87,21 @@ test('every autotune tile candidate computes the same products (matmul and the t
   assert.throws(() => setGemmTile({ tm: 3, tn: 5 }), /not one of/);
 });
 
+test('the tile setting: the device default until set, and again after a reset', async () => {
+  const { DEFAULT_TILE, gemmTile, parseTile, resetGemmTile, setGemmTile } = await import('../engine/ops/gemm.js');
+  const { gpu } = await import('../engine/device.js');
+  assert.is(gpu().info.compatibility, false, 'Node asks for a core device');
+  assert.equal(gemmTile(), DEFAULT_TILE);
+  try {
+    setGemmTile(parseTile('4x16'));
+    assert.equal(gemmTile(), { tm: 4, tn: 16 });
+    setGemmTile(parseTile('8x8s'));
+    assert.equal(gemmTile(), { tm: 8, tn: 8, shared: true });
+  } finally {
+    resetGemmTile();
+  }
+  assert.equal(gemmTile(), DEFAULT_TILE);
+  assert.throws(() => parseTile('5x5'), /expected one of/);
+});
+
 test.run();

@@ -5,7 +5,7 @@
 import { noGrad } from '../engine/autograd.js';
 import { initGpu, type GpuContext } from '../engine/device.js';
 import '../engine/ops/index.js';
-import { parseTile, setGemmTile } from '../engine/ops/gemm.js';
+import { gemmTile, parseTile, setGemmTile, tileName } from '../engine/ops/gemm.js';
 import { Generator } from '../engine/ops/random.js';
 import { scope, tensor } from '../engine/tensor.js';
 import { decodeCheckpoint, restoreCheckpoint } from '../experiments/checkpoint.js';
@@ -38,6 +38,8 @@ interface AppApi {
   busy: boolean;
   error: string | null;
   adapter: string;
+  /** The GEMM tile in use (the device's default, or ?tile=). */
+  tile: () => string;
   dataset: () => { name: string; train: number; test: number } | null;
   history: () => { step: number; loss: number; accuracy: number; selectivity: number }[];
   /** The regime of the model trained here, with its settings as config.json records them. */
@@ -63,6 +65,7 @@ const app: AppApi = {
   busy: false,
   error: null,
   adapter: '',
+  tile: () => tileName(gemmTile()),
   dataset: () => (dataset ? { name: dataset.name, train: dataset.train.size, test: dataset.test.size } : null),
   history: () => (trainer?.history ?? []).map(({ step, loss, accuracy, selectivity }) => ({ step, loss, accuracy, selectivity })),
   regime: () => (trainer ? { regime: trainer.config.regime, warmupSteps: trainer.config.warmupSteps, ...trainer.settings } : null),
