@@ -1,7 +1,7 @@
 // The peer in `npm run bench`: the same measurements taken with TF.js's WebGPU backend
 // (@tensorflow/tfjs-core + @tensorflow/tfjs-backend-webgpu, dev-dependencies used only here), on
 // the adapter of the same Dawn instance our engine runs on, with the same conventions
-// (shared/BENCHMARKS.md): warm-up, median and min of the timed runs, first run reported, GPU
+// (docs/performance.md §1): warm-up, median and min of the timed runs, first run reported, GPU
 // completion inside the timer, and no busy-wait while TF.js waits for the GPU.
 //
 // TF.js is loaded lazily, so the bench runs (without the comparison) when it is not installed.
