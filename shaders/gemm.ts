@@ -310,6 +310,22 @@ function storeLines(cfg: GemmConfig): string[] {
   return L;
 }
 
+/**
+ * WGSL that reads index `g` as (batch, split, block) over rows×cols blocks of C, blocks row-major
+ * within a slice: declares batch, split and the block's first row and column (`r0`, `c0`). An index
+ * past the last block returns.
+ */
+function blockOfIndex(g: string, rows: number, cols: number, r0: string, c0: string): string {
+  return `let blocksN = (params.N + ${cols - 1}u) / ${cols}u;
+    let blocks = ((params.M + ${rows - 1}u) / ${rows}u) * blocksN;
+    if (${g} >= blocks * params.splits * params.batches) { return; }
+    let batch = ${g} / (blocks * params.splits);
+    let split = (${g} / blocks) % params.splits;
+    let block = ${g} % blocks;
+    let ${r0} = (block / blocksN) * ${rows}u;
+    let ${c0} = (block % blocksN) * ${cols}u;`;
+}
+
 function gemmSource(cfg: GemmConfig): string {
   const { a, b, tm, tn } = cfg;
   const S = cfg.subgroupSize;
@@ -333,14 +349,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     // One workgroup per ${rows}×${cols} block of C; every branch before the barriers is uniform
     // across the workgroup (a 2-D dispatch's surplus workgroups leave as a whole).
     let wg = workgroupIndex(wid, nwg);
-    let blocksN = (params.N + ${cols - 1}u) / ${cols}u;
-    let blocks = ((params.M + ${rows - 1}u) / ${rows}u) * blocksN;
-    if (wg >= blocks * params.splits * params.batches) { return; }
-    let batch = wg / (blocks * params.splits);
-    let split = (wg / blocks) % params.splits;
-    let block = wg % blocks;
-    let wgM0 = (block / blocksN) * ${rows}u;
-    let wgN0 = (block % blocksN) * ${cols}u;
+    ${blockOfIndex('wg', rows, cols, 'wgM0', 'wgN0')}
     let ty = lidx / ${SIDE}u;
     let tx = lidx % ${SIDE}u;
     let cm0 = wgM0 + ty * ${tm}u;
@@ -370,14 +379,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let n0 = wid.y * ${tn}u;
     let split = wid.z % params.splits;
     let batch = wid.z / params.splits;` : `let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-    let tilesN = (params.N + ${tn - 1}u) / ${tn}u;
-    let tiles = ((params.M + ${tm - 1}u) / ${tm}u) * tilesN;
-    if (g >= tiles * params.splits * params.batches) { return; }
-    let batch = g / (tiles * params.splits);
-    let split = (g / tiles) % params.splits;
-    let tile = g % tiles;
-    let m0 = (tile / tilesN) * ${tm}u;
-    let n0 = (tile % tilesN) * ${tn}u;`}
+    ${blockOfIndex('g', tm, tn, 'm0', 'n0')}`}
     let cm0 = m0;
     let cn0 = n0;
     ${slice}

@@ -114,7 +114,7 @@ export function gemmTile(): TileShape {
 
 /** The tile for one GEMM under the current tile setting; `registersOnly` for GEMMs the shared mode cannot take (a row-offset write hook). */
 function tileFor(M: number, N: number, registersOnly: boolean): { tm: number; tn: number; shared: boolean } {
-  const tile = chosen ?? defaultGemmTile();
+  const tile = gemmTile();
   if (tile.shared && !registersOnly) {
     // A workgroup owns 8·tm × 8·tn of C: halve the block for outputs it would mostly overhang.
     let tn = tile.tn;
@@ -122,7 +122,8 @@ function tileFor(M: number, N: number, registersOnly: boolean): { tm: number; tn
     const tm = sharedBlock(tile.tm, tn).rows / 2 >= M ? 4 : tile.tm;
     return { tm, tn, shared: true };
   }
-  const base = tile.shared ? DEFAULT_TILE : tile;
+  // A shared tile set for a GEMM that cannot take one: the device's register-blocked default.
+  const base = tile.shared ? defaultGemmTile() : tile;
   // Narrow outputs trade the tile's columns for rows, keeping its accumulator registers, up to 8
   // rows; 4 with 16-lane subgroups (llvmpipe on AVX-512), where the wider SIMD registers spill sooner.
   let tn = base.tn;
