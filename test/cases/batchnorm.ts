@@ -4,7 +4,7 @@ import { batchNorm } from '../../engine/ops/batchnorm.js';
 import { tensor } from '../../engine/tensor.js';
 import { batchNormBackwardRef, batchNormRef } from '../reference/batchnorm.js';
 import type { KernelCase } from './check.js';
-import { U, randn, uniform } from './util.js';
+import { U, leaf, randn, uniform } from './util.js';
 
 // Statistics are sums over R rows, so their f32 error grows like R·u relative to the data's scale;
 // every output inherits it through x̂. Bound: 8·R·u·|γ|·(1 + |x̂|) + 4u·|β| (8 covers mean, variance,
@@ -26,12 +26,9 @@ export const batchNormCases: KernelCase[] = [
       const rm0 = randn(C, 3, 0.1);
       const rv0 = uniform(C, 4, 0.5, 1.5);
       const dy = randn(n, 5);
-      const tx = tensor(x, [N, H, W, C]);
-      tx.requiresGrad = true;
-      const tg = tensor(gamma);
-      tg.requiresGrad = true;
-      const tb = tensor(beta);
-      tb.requiresGrad = true;
+      const tx = leaf(x, [N, H, W, C]);
+      const tg = leaf(gamma);
+      const tb = leaf(beta);
       const trm = tensor(rm0);
       const trv = tensor(rv0);
       const y = batchNorm(tx, tg, tb, trm, trv, { training: true });
@@ -58,14 +55,10 @@ export const batchNormCases: KernelCase[] = [
       const gamma = uniform(C, 42, 0.5, 1.5);
       const beta = randn(C, 43);
       const dy = randn(n, 44);
-      const tx = tensor(x, [N, H, W, C]);
-      tx.requiresGrad = true;
-      const tres = tensor(res, [N, H, W, C]);
-      tres.requiresGrad = true;
-      const tg = tensor(gamma);
-      tg.requiresGrad = true;
-      const tb = tensor(beta);
-      tb.requiresGrad = true;
+      const tx = leaf(x, [N, H, W, C]);
+      const tres = leaf(res, [N, H, W, C]);
+      const tg = leaf(gamma);
+      const tb = leaf(beta);
       const y = batchNorm(tx, tg, tb, tensor(new Float32Array(C)), tensor(new Float32Array(C).fill(1)), { training: true, relu: true, residual: tres });
       const ref = batchNormRef(x, C, gamma, beta, new Float32Array(C), new Float32Array(C).fill(1), true);
       const R = n / C;

@@ -4,7 +4,7 @@ import { crossEntropy, crossEntropyPerSample, logSoftmax, predictions } from '..
 import { tensor } from '../../engine/tensor.js';
 import { crossEntropyRef, logSoftmaxRef } from '../reference/loss.js';
 import type { KernelCase } from './check.js';
-import { randn } from './util.js';
+import { leaf, randn } from './util.js';
 
 // log-sum-exp over C terms: C exp/add roundings (exp ≤ 3+2|x| ULP for |x| ≲ 10), one log.
 const lseBound = (C: number, scale: number) => (C + 30) * 2 ** -23 * scale + 1e-6;
@@ -18,8 +18,7 @@ export const lossCases: KernelCase[] = [
     async run(check) {
       const x = randn(B * C, B + C, 3);
       const labels = Int32Array.from({ length: B }, (_, i) => (i * 7) % C);
-      const logits = tensor(x, [B, C]);
-      logits.requiresGrad = true;
+      const logits = leaf(x, [B, C]);
       const ref = crossEntropyRef(x, labels, B, C);
       const scale = Math.max(...Array.from(x, Math.abs)) + 1;
       check.close(await crossEntropyPerSample(logits, tensor(labels)).toArray(), ref.loss, lseBound(C, scale), 'per-sample loss');

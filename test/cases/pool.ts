@@ -4,7 +4,7 @@ import { avgPool2d, globalAvgPool, maxPool2d } from '../../engine/ops/pool.js';
 import { tensor } from '../../engine/tensor.js';
 import { poolBackwardRef, poolRef } from '../reference/pool.js';
 import type { KernelCase } from './check.js';
-import { U, randn } from './util.js';
+import { U, leaf, randn } from './util.js';
 
 export const poolShapes: [number[], number, number, number][] = [
   [[1, 1, 1, 1], 1, 1, 0],
@@ -22,8 +22,7 @@ export const poolCases: KernelCase[] = [
       const n = shape.reduce((a, b) => a * b, 1);
       const x = randn(n, n + k);
       for (const kind of ['avg', 'max'] as const) {
-        const t = tensor(x, shape);
-        t.requiresGrad = true;
+        const t = leaf(x, shape);
         const y = (kind === 'avg' ? avgPool2d : maxPool2d)(t, k, { stride: s, padding: p });
         const ref = poolRef(kind, x, shape, k, s, p);
         check.equal([...y.shape], ref.shape, `${kind} shape`);

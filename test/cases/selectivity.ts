@@ -7,7 +7,7 @@ import { tensor, type Tensor } from '../../engine/tensor.js';
 import { batchSelectivity, SelectivityAccumulator } from '../../experiments/selectivity.js';
 import { EPS, classMeansRef, layerSelectivityRef, networkSelectivityGradRef, networkSelectivityRef, selectivityRef } from '../reference/selectivity.js';
 import type { KernelCase } from './check.js';
-import { U, numel, rng, uniform } from './util.js';
+import { U, leaf, numel, rng, uniform } from './util.js';
 
 export function siOnGpu(a: Float32Array, N: number, C: number, labels: Int32Array, K: number) {
   const { weights, counts } = classWeights(tensor(labels), K);
@@ -190,11 +190,7 @@ export const selectivityCases: KernelCase[] = [
       const blocks = SHAPES.map((s, i) => ({ data: blockData(withN(s, N), labels, K, 70 + i), shape: withN(s, N) }));
       const ref = networkSelectivityRef(blocks, labels, K);
       for (const layer of ref.layers) for (const u of layer.units) check.ok(u.margin > 0.05, `test data: the top two class means are only ${u.margin} apart`);
-      const ts: Tensor[] = blocks.map((b) => {
-        const t = tensor(b.data, b.shape);
-        t.requiresGrad = true;
-        return t;
-      });
+      const ts: Tensor[] = blocks.map((b) => leaf(b.data, b.shape));
       backward(batchSelectivity(ts, tensor(labels), K));
       const expected = networkSelectivityGradRef(blocks, labels, K);
       for (const [i, t] of ts.entries()) {

@@ -4,12 +4,11 @@ import { tensor } from '../../engine/tensor.js';
 import { backward } from '../../engine/autograd.js';
 import { windowRef, windowTransposeRef } from '../reference/elementwise.js';
 import type { KernelCase } from './check.js';
-import { randn } from './util.js';
+import { leaf, randn } from './util.js';
 
 /** The backward of a window (its transpose kernel) applied to `grad`. */
 async function windowTranspose(grad: Float32Array, outShape: number[], shape: number[], offsets: number[], steps: number[]): Promise<Float32Array> {
-  const x = tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
-  x.requiresGrad = true;
+  const x = leaf(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   backward(window(x, outShape, offsets, steps), { grad: tensor(grad, outShape) });
   return (await x.grad!.toArray()) as Float32Array;
 }

@@ -1,6 +1,7 @@
 // Seeded test data and floating-point error bounds, shared by the Node tests and the page's test mode
 // (nothing here imports uvu or anything Node-only).
 
+import { tensor, type Shape, type Tensor } from '../../engine/tensor.js';
 import { mulberry32 } from '../../experiments/data/dataset.js';
 
 /** Seeded uniform floats in [0, 1) (the project's mulberry32). */
@@ -22,6 +23,13 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array 
 }
 
 export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A tensor of `data` that backward() computes a gradient for (a leaf with requiresGrad). */
+export function leaf(data: Float32Array, shape?: Shape): Tensor {
+  const t = tensor(data, shape);
+  t.requiresGrad = true;
+  return t;
+}
 
 /** Unit roundoff of f32. */
 export const U = 2 ** -24;
