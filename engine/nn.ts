@@ -280,7 +280,7 @@ export class Linear extends Module {
 
 /**
  * conv → BN (→ ReLU). In eval mode, when no gradient with respect to the parameters is wanted, the
- * batch norm is folded into the convolution's weights and bias and the ReLU into its write-out: one
+ * batch norm is folded into the convolution's weights and bias, and the residual and the ReLU into its write-out: one
  * GEMM instead of a GEMM and a normalisation pass (inference, attacks, corruption evaluation).
  * Otherwise the layers run as they are.
  */
@@ -291,14 +291,15 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = f
     // The residual is added inside the normalisation pass (one pass fewer than a separate add).
     return bn.forward(conv.forward(x), { relu, residual });
   }
-  if (residual) {
+  if (residual && (dtype !== 'f32' || residual.dtype !== 'f32')) {
+    // f16 storage: the skip may be f16, which the GEMM's write-out does not read.
     const y = convBatchNorm(conv, bn, x, { dtype });
     return relu ? addRelu(y, residual) : add(y, residual);
   }
   const folded = foldBatchNorm(conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps);
   // f16 storage: the folded weights and the output are stored as halves (x may be either).
   const weight = dtype === 'f16' ? cast(folded.weight, 'f16') : folded.weight;
-  const y = conv2d(x, weight, folded.bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu, dtype });
+  const y = conv2d(x, weight, folded.bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu, residual, dtype });
   if (weight !== folded.weight) weight.dispose();
   folded.weight.dispose();
   folded.bias.dispose();

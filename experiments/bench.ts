@@ -240,7 +240,7 @@ export async function main(argv: string[]): Promise<void> {
         await compare(row, (p) => p.conv(direction, { N, H, Ci, Co, stride: s }, warmup, iterations), { flops });
       }
       const [x16, w16] = [cast(x, 'f16').keep(), cast(w, 'f16').keep()];
-      const th = await time(() => conv2dForwardRaw(x16, w16, g, undefined, false, 'f16'), warmup, iterations);
+      const th = await time(() => conv2dForwardRaw(x16, w16, g, { dtype: 'f16' }), warmup, iterations);
       add({ name: 'conv2d forward f16 storage', shape, ...pick(th), gflops: flops / th.medianMs / 1e6 });
       [x16, w16].forEach((t) => t.dispose());
       [x, w, dy].forEach((t) => t.dispose());

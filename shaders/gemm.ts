@@ -65,6 +65,11 @@ export interface GemmConfig {
   kAligned: boolean;
   /** Optional per-column bias added before the store (binding `bias`). */
   bias: boolean;
+  /**
+   * Optional residual (binding `R`, f32, laid out like C) added after the bias and before the ReLU:
+   * a residual block's relu(conv(x) + b + skip) in one pass instead of a GEMM and an add.
+   */
+  residual?: boolean;
   /** Optional ReLU on the stored value. */
   relu: boolean;
   /** Store C as f16 (needs vecStore): accumulation stays f32, rounding happens once at the store. */
@@ -114,8 +119,9 @@ export function gemmProgram(cfg: GemmConfig): Program {
   if (tn % 4 !== 0 || tm % 4 !== 0) throw new Error(`gemm: tile ${tm}x${tn} must be multiples of 4`);
   if (cfg.halfOutput && !cfg.vecStore) throw new Error('gemm: f16 output needs rows of C in whole vec4s');
   if (cfg.shared && (cfg.subgroupSize || cfg.rowOffset)) throw new Error('gemm: shared-memory tiles take neither a subgroup-shared B tile nor a row-offset write hook');
-  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.shared ? '_smem' : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
-  const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), cfg.halfOutput ? { ...write('C', 'vec2<u32>'), half: true } : write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
+  if (cfg.residual && cfg.halfOutput) throw new Error('gemm: a residual is added to f32 outputs only');
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.residual ? '_res' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.shared ? '_smem' : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
+  const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), ...(cfg.residual ? [{ name: 'R', access: 'read' as const, element: cfg.vecStore ? ('vec4<f32>' as const) : ('f32' as const) }] : []), cfg.halfOutput ? { ...write('C', 'vec2<u32>'), half: true } : write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
   const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms, ...(cfg.rowOffset?.uniforms ?? [])];
   // Readers of one conv share geometry uniforms: declare each name once.
   const uniforms = all.filter((f, i) => all.findIndex((g) => g.name === f.name) === i);
@@ -286,17 +292,20 @@ var<workgroup> Bs: array<vec4<f32>, ${SHARED_K_BLOCKS * 4 * BN4}>;`;
   return { decls, setup: [...A.setup, ...B.setup], stage: L };
 }
 
-/** The store of the thread's TM×TN tile at rows cm0.., columns cn0.. (bias, ReLU, f16 and the row-offset hook applied). */
+/** The store of the thread's TM×TN tile at rows cm0.., columns cn0.. (bias, residual, ReLU, f16 and the row-offset hook applied). */
 function storeLines(cfg: GemmConfig): string[] {
   const L: string[] = [];
   for (const i of range(cfg.tm)) {
     L.push(`if (cm0 + ${i}u < params.M) {`);
     for (const j of range(cfg.tn / 4)) {
       const n = `cn0 + ${4 * j}u`;
+      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(cm0 + ${i}u)`, i)}` : `cBase + (cm0 + ${i}u) * params.N`;
+      // The residual is read where C is written; past the last column (scalar stores) the read is clamped.
+      const residual = cfg.vecStore ? `R[(${row} + ${n}) / 4u]` : `vec4<f32>(${range(4).map((q) => `R[${row} + min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`;
       let v = `acc${i}_${j}`;
       if (cfg.bias) v = `(${v} + vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')}))`;
+      if (cfg.residual) v = `(${v} + ${residual})`;
       if (cfg.relu) v = `max(${v}, vec4<f32>())`;
-      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(cm0 + ${i}u)`, i)}` : `cBase + (cm0 + ${i}u) * params.N`;
       if (cfg.halfOutput) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = packHalf4(${v}); }`);
       else if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
       else {

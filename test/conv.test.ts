@@ -3,13 +3,13 @@ import * as assert from 'uvu/assert';
 import { conv2d } from '../engine/ops/conv.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
-import { convCases } from './cases/conv.js';
+import { convCases, convResidualCases } from './cases/conv.js';
 import { gradCheck, randn, setupGpu } from './helpers.js';
 
 test.before(setupGpu);
 
 // The reference comparisons are shared cases (test/cases/conv.ts, also run by the page's test mode).
-for (const c of convCases) test(c.name, async () => void (await runCase(c)));
+for (const c of [...convCases, ...convResidualCases]) test(c.name, async () => void (await runCase(c)));
 
 test('conv2d with bias: forward and finite-difference gradients', async () => {
   const x = randn(2 * 5 * 5 * 3, 1);
@@ -24,6 +24,27 @@ test('conv2d with bias: forward and finite-difference gradients', async () => {
     { data: randn(1 * 6 * 6 * 4, 4), shape: [1, 6, 6, 4] },
     { data: randn(3 * 3 * 4 * 8, 5, 0.5), shape: [3, 3, 4, 8] },
   ]);
+});
+
+test('conv2d with a residual in the write-out: finite-difference gradients, with and without ReLU', async () => {
+  const inputs = (seed: number) => [
+    { data: randn(2 * 5 * 5 * 4, seed), shape: [2, 5, 5, 4] },
+    { data: randn(3 * 3 * 4 * 8, seed + 1, 0.5), shape: [3, 3, 4, 8] },
+    { data: randn(8, seed + 2), shape: [8] },
+    { data: randn(2 * 5 * 5 * 8, seed + 3), shape: [2, 5, 5, 8] },
+  ];
+  await gradCheck('conv2d + residual', (a, k, c, r) => conv2d(a, k, c, { padding: 1, residual: r }), inputs(11));
+  // With ReLU, a residual of magnitude 20 or more (the convolution's outputs stay within about ±12)
+  // keeps every output far from the kink, so finite differences see the mask and nothing else.
+  const far = inputs(21);
+  far[3].data = far[3].data.map((v) => Math.sign(v || 1) * (20 + Math.abs(v)));
+  await gradCheck('relu(conv2d + residual)', (a, k, c, r) => conv2d(a, k, c, { padding: 1, residual: r, relu: true }), far);
+});
+
+test('conv2d rejects a residual unlike its output', () => {
+  const x = tensor(new Float32Array(2 * 4 * 4 * 3), [2, 4, 4, 3]);
+  const w = tensor(new Float32Array(3 * 3 * 3 * 8), [3, 3, 3, 8]);
+  assert.throws(() => conv2d(x, w, null, { padding: 1, residual: tensor(new Float32Array(2 * 4 * 4 * 4), [2, 4, 4, 4]) }), /residual must be f32 \[2,4,4,8\] like the output, got/);
 });
 
 test('conv2d rejects bad shapes and impossible geometry with named errors', () => {

@@ -13,6 +13,11 @@ export interface Conv2dOptions {
   stride?: number | [number, number];
   padding?: number | [number, number];
   dilation?: number | [number, number];
+  /**
+   * Added to the output before the ReLU, in the GEMM's write-out: a residual block's skip
+   * connection. Must be f32 with the output's shape; its gradient is the output's (masked by the ReLU).
+   */
+  residual?: Tensor;
   /** Apply ReLU in the GEMM's write-out (the gradient is masked by the output). */
   relu?: boolean;
   /** Storage type of the output (default f32). Input and weight may be f16 (inference); sums are f32. */
@@ -55,14 +60,23 @@ function describe(g: ConvGeometry): string {
   return `[${g.N},${g.H},${g.W},${g.Ci}]→[${g.N},${g.Ho},${g.Wo},${g.Co}] k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
 }
 
-export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, bias?: Tensor, relu = false, dtype: 'f32' | 'f16' = 'f32'): Tensor {
+/** What the forward GEMM's epilogue applies: relu(conv + bias + residual), stored as dtype. */
+export interface ConvEpilogue {
+  bias?: Tensor;
+  /** f32, shaped like the output. */
+  residual?: Tensor;
+  relu?: boolean;
+  dtype?: 'f32' | 'f16';
+}
+
+export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, residual, relu = false, dtype = 'f32' }: ConvEpilogue = {}): Tensor {
   const y = gemm({
     M: g.N * g.Ho * g.Wo, N: g.Co, K: g.KH * g.KW * g.Ci,
     a: convForwardA(g.Ci % 4 === 0, x.dtype === 'f16'),
     b: convMatrixB(g.Co % 4 === 0, w.dtype === 'f16'),
     inputs: { xbuf: x, Bbuf: w },
     uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },
-    bias, relu,
+    bias, residual, relu,
     outDtype: dtype,
     label: `conv2d forward ${describe(g)}`,
   });
@@ -144,20 +158,27 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv
   for (const t of [x, w]) if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`conv2d: expected an f32 or f16 tensor, got ${t.describe()}`);
   const g = convGeometry(x, w, options);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.Co)) throw new Error(`conv2d: bias must have shape [${g.Co}], got ${bias.describe()} (${shapes(x, w)})`);
-  const relu = options.relu ?? false;
+  const { relu = false, residual } = options;
   const dtype = options.dtype ?? 'f32';
+  if (residual && (residual.dtype !== 'f32' || residual.shape.join() !== [g.N, g.Ho, g.Wo, g.Co].join())) {
+    throw new Error(`conv2d: residual must be f32 [${[g.N, g.Ho, g.Wo, g.Co]}] like the output, got ${residual.describe()} (${shapes(x, w)})`);
+  }
+  const epilogue = { bias: bias ?? undefined, residual, relu, dtype };
   if (dtype !== 'f32' || x.dtype !== 'f32' || w.dtype !== 'f32') {
     // f16 storage is for inference: gradients flow through f32 tensors only.
-    for (const t of [x, w, bias]) if (t?.requiresGrad) throw new Error(`conv2d: ${t.describe()} requires grad, but f16 storage (output ${dtype}, ${shapes(x, w)}) is inference-only`);
-    return conv2dForwardRaw(x, w, g, bias ?? undefined, relu, dtype);
+    for (const t of [x, w, bias, residual]) if (t?.requiresGrad) throw new Error(`conv2d: ${t.describe()} requires grad, but f16 storage (output ${dtype}, ${shapes(x, w)}) is inference-only`);
+    return conv2dForwardRaw(x, w, g, epilogue);
   }
-  const y = conv2dForwardRaw(x, w, g, bias ?? undefined, relu);
-  return record(relu ? 'conv2d+relu' : 'conv2d', [x, w, bias], y, relu ? [x, w, y] : [x, w], (gradOut, [sx, sw, sy]) => {
+  const y = conv2dForwardRaw(x, w, g, epilogue);
+  const op = `conv2d${residual ? '+residual' : ''}${relu ? '+relu' : ''}`;
+  return record(op, [x, w, bias, residual], y, relu ? [x, w, y] : [x, w], (gradOut, [sx, sw, sy]) => {
     const dy = sy ? reluGradRaw(gradOut, sy) : gradOut;
     const grads = [
       x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
       w.requiresGrad ? conv2dWeightGradRaw(sx, dy, g) : null,
       bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
+      // The sum passes the gradient to the residual unchanged (a new handle: each gradient is disposed once).
+      residual?.requiresGrad ? dy.view(dy.shape) : null,
     ];
     if (dy !== gradOut) dy.dispose();
     return grads;

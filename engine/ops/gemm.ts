@@ -19,6 +19,8 @@ export interface GemmProblem {
   /** The readers' uniform values. */
   uniforms: Record<string, number>;
   bias?: Tensor;
+  /** Added after the bias and before the ReLU: f32, laid out like C ([batches·M, N] elements). */
+  residual?: Tensor;
   relu?: boolean;
   /** Write hook: rows of C land at these offsets of `output` (no K split then). */
   rowOffset?: GemmConfig['rowOffset'];
@@ -29,8 +31,12 @@ export interface GemmProblem {
   label: string;
 }
 
-// Below this many threads a GEMM splits K to keep every core (or SM) busy.
+// Below this many threads a GEMM splits K to keep every SM busy. A CPU adapter's few cores are
+// busy with far fewer (16 workgroups of 64), and there every split costs a pass that sums the
+// partial tiles: at 4096, ResNet20's 64-channel convolutions at batch 64 split in two, and a
+// training step was about 10% slower.
 const TARGET_THREADS = 4096;
+const CPU_TARGET_THREADS = 1024;
 // A split should still do a decent amount of work per thread.
 const MIN_K_PER_SPLIT = 64;
 
@@ -136,9 +142,10 @@ function tileFor(M: number, N: number, registersOnly: boolean): { tm: number; tn
 export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true, registersOnly = false): GemmTiling {
   const { tm, tn, shared } = tileFor(M, N, registersOnly);
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
+  const target = gpu().info.cpu ? CPU_TARGET_THREADS : TARGET_THREADS;
   let splits = 1;
-  if (allowSplit && threads < TARGET_THREADS && K >= 2 * MIN_K_PER_SPLIT) {
-    splits = Math.min(Math.ceil(TARGET_THREADS / threads), Math.floor(K / MIN_K_PER_SPLIT));
+  if (allowSplit && threads < target && K >= 2 * MIN_K_PER_SPLIT) {
+    splits = Math.min(Math.ceil(target / threads), Math.floor(K / MIN_K_PER_SPLIT));
   }
   const kChunk = Math.ceil(Math.ceil(K / splits) / 4) * 4;
   splits = Math.max(1, Math.ceil(K / Math.max(kChunk, 4)));
@@ -181,35 +188,46 @@ export function gemm(p: GemmProblem): Tensor {
     tiling.tm = 4;
     sharing = narrower;
   }
+  if (p.residual && (p.residual.dtype !== 'f32' || p.residual.size !== (p.output?.size ?? batches * p.M * p.N))) {
+    throw new Error(`${p.label}: residual ${p.residual.describe()} must be f32 with the output's ${p.output?.size ?? batches * p.M * p.N} elements`);
+  }
   const { tm, tn, shared, splits, kChunk } = tiling;
   const vecStore = p.N % 4 === 0;
   const fused = splits === 1;
   const half = p.outDtype === 'f16';
-  if (half && (p.output || !vecStore || !fused)) {
+  if (half && (p.output || !vecStore || !fused || p.residual)) {
     // The f16 store packs whole vec4 rows of one thread; otherwise round once at the end.
     const full = gemm({ ...p, outDtype: 'f32' });
     const rounded = cast(full, 'f16');
     full.dispose();
     return rounded;
   }
-  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
+  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, residual: fused && !!p.residual, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
   const layout: GemmLayout = shared ? { mode: 'shared' } : sharing ? { mode: 'subgroup', workgroupSize: sharing.workgroupSize } : { mode: 'registers' };
   const out = p.output ?? empty([batches * splits * p.M * p.N], half ? 'f16' : 'f32');
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
   if (fused && p.bias) tensors.bias = p.bias;
+  if (fused && p.residual) tensors.R = p.residual;
   const uniforms = { ...p.uniforms, M: p.M, N: p.N, K: p.K, kChunk, splits, batches };
   if (p.M * p.N > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches, layout), p.label);
   if (fused) return out;
   const summed = reduceRaw('sum', out, batches, splits, p.M * p.N);
   out.dispose();
-  if (!p.bias && !p.relu) return summed;
-  // Split-K: apply the epilogue after the partial tiles are summed.
-  const rows = summed.view([batches * p.M, p.N]);
+  if (!p.bias && !p.residual && !p.relu) return summed;
+  // Split-K: apply the epilogue after the partial tiles are summed, in the fused epilogue's order.
+  let y = summed.view([batches * p.M, p.N]);
   summed.dispose();
-  const biased = p.bias ? addRaw(rows, p.bias) : rows;
-  if (biased !== rows) rows.dispose();
-  if (!p.relu) return biased;
-  const activated = reluRaw(biased);
-  biased.dispose();
-  return activated;
+  const apply = (f: (t: Tensor) => Tensor) => {
+    const next = f(y);
+    y.dispose();
+    y = next;
+  };
+  if (p.bias) apply((t) => addRaw(t, p.bias!));
+  if (p.residual) {
+    const r = p.residual.view(y.shape);
+    apply((t) => addRaw(t, r));
+    r.dispose();
+  }
+  if (p.relu) apply(reluRaw);
+  return y;
 }

@@ -4,7 +4,7 @@ import { chooseTiling } from '../../engine/ops/gemm.js';
 import { tensor } from '../../engine/tensor.js';
 import { conv2dDataGradRef, conv2dRef, conv2dWeightGradRef, outSize, type ConvShape } from '../reference/conv.js';
 import type { KernelCase } from './check.js';
-import { dotBound, randn } from './util.js';
+import { dotBound, randn, uniform } from './util.js';
 
 const shape = (N: number, H: number, W: number, Ci: number, Co: number, K: number, s = 1, p = 0, d = 1, KW = K): ConvShape => ({ N, H, W, Ci, Co, KH: K, KW, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d });
 
@@ -58,3 +58,38 @@ export const convCases: KernelCase[] = convShapes.map((s): KernelCase => ({
     [tx, tw, tdy, y, dx, dw].forEach((t) => t.dispose());
   },
 }));
+
+/**
+ * The write-out of a residual block, relu(conv(x) + bias + residual), fused into the GEMM. The bias
+ * and the residual are two more terms of each output's sum, so the dot-product bound covers them
+ * (ReLU is 1-Lipschitz and adds no error). The second shape has so few output tiles that K is split
+ * and the epilogue runs after the partial sums; the first, with K = 72, is never split.
+ */
+const residualShapes: ConvShape[] = [shape(2, 8, 8, 8, 16, 3, 1, 1), shape(1, 2, 2, 64, 8, 3, 1, 1)];
+
+export const convResidualCases: KernelCase[] = residualShapes.map((s, k): KernelCase => ({
+  suite: 'conv',
+  name: `conv2d forward with bias, residual and ReLU in the write-out ${fmt(s)}${k === 1 ? ' (split K)' : ''}`,
+  async run(check) {
+    const [Ho, Wo] = outSize(s);
+    const M = s.N * Ho * Wo;
+    const K = s.KH * s.KW * s.Ci;
+    const x = randn(s.N * s.H * s.W * s.Ci, 5 + k);
+    const w = randn(K * s.Co, 6 + k, 0.3);
+    const b = uniform(s.Co, 7 + k, -1, 1);
+    const r = randn(M * s.Co, 8 + k);
+    const tx = tensor(x, [s.N, s.H, s.W, s.Ci]);
+    const tw = tensor(w, [s.KH, s.KW, s.Ci, s.Co]);
+    const [tb, tr] = [tensor(b, [s.Co]), tensor(r, [s.N, Ho, Wo, s.Co])];
+    const g = convGeometry(tx, tw, { padding: s.ph });
+    const splits = chooseTiling(M, s.Co, K, 1).splits;
+    check.ok((splits > 1) === (k === 1), `K split as intended (${splits} splits)`);
+    const conv = conv2dRef(x, w, s);
+    const expected = conv.value.map((v, i) => Math.max(v + b[i % s.Co] + r[i], 0));
+    const absSum = conv.absSum.map((v, i) => v + Math.abs(b[i % s.Co]) + Math.abs(r[i]));
+    const y = conv2dForwardRaw(tx, tw, g, { bias: tb, residual: tr, relu: true });
+    check.close(await y.toArray(), expected, dotBound(K + 2 + splits, absSum), 'relu(conv + bias + residual)');
+    [tx, tw, tb, tr, y].forEach((t) => t.dispose());
+  },
+}));
+
