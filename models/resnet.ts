@@ -4,11 +4,11 @@
 // into the same definitions in PyTorch. Input normalisation lives inside the model, so attacks and
 // corruptions work in [0, 1] pixel space.
 import { cast } from '../engine/ops/cast.js';
-import { mul, sub } from '../engine/ops/elementwise.js';
+import { normalizeChannels } from '../engine/ops/elementwise.js';
 import { globalAvgPool } from '../engine/ops/pool.js';
 import { window } from '../engine/ops/shape.js';
 import { BatchNorm, Conv2d, Linear, Module, convBatchNorm, type InitOptions } from '../engine/nn.js';
-import { tensor, type Tensor } from '../engine/tensor.js';
+import type { Tensor } from '../engine/tensor.js';
 
 export type Shortcut = 'A' | 'B';
 
@@ -91,8 +91,7 @@ export class ResNet extends Module {
   readonly bn1: BatchNorm;
   readonly layers: BasicBlock[][] = [];
   readonly fc: Linear;
-  private readonly mean: Tensor;
-  private readonly invStd: Tensor;
+  private readonly invStd: number[];
   /**
    * Storage type of activations and folded weights in eval mode. 'f16' halves the memory traffic of
    * inference (sums stay f32; block outputs come back as f16 tensors, logits as f32). Training and
@@ -118,9 +117,8 @@ export class ResNet extends Module {
       this.layers.push(blocks);
     });
     this.fc = this.addModule('fc', new Linear(channels, config.numClasses, init));
-    // Normalisation constants are not part of PyTorch's state dict, so they are plain kept tensors.
-    this.mean = tensor(config.mean).keep();
-    this.invStd = tensor(config.std.map((s) => 1 / s)).keep();
+    // Normalisation constants are not part of PyTorch's state dict: plain numbers, applied in one pass.
+    this.invStd = config.std.map((s) => 1 / s);
   }
 
   /** x: [N, H, W, 3] pixels in [0, 1]. Returns logits and every block output. */
@@ -135,7 +133,7 @@ export class ResNet extends Module {
   forwardBlocks(x: Tensor, lastBlock = Infinity): Tensor[] {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`${this.constructor.name}: input must be [N, H, W, 3] pixels in [0, 1], got ${x.describe()}`);
     const dtype = this.storage;
-    let h = convBatchNorm(this.conv1, this.bn1, mul(sub(x, this.mean), this.invStd), { relu: true, dtype });
+    let h = convBatchNorm(this.conv1, this.bn1, normalizeChannels(x, this.config.mean, this.invStd), { relu: true, dtype });
     const blocks: Tensor[] = [];
     for (const block of this.layers.flat()) {
       if (blocks.length > lastBlock) break;
@@ -143,12 +141,6 @@ export class ResNet extends Module {
       blocks.push(h);
     }
     return blocks;
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.mean.dispose();
-    this.invStd.dispose();
   }
 }
 

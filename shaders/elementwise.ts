@@ -66,3 +66,31 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 export const mapWorkgroups = (count: number) => Math.ceil(count / WG);
+
+/** Most channels channelAffineProgram takes (its per-channel constants are uniforms). */
+export const MAX_AFFINE_CHANNELS = 4;
+
+/**
+ * y = (x − shift[c])·scale[c] over channels-last data, c = i mod C: a model's input normalisation in
+ * one pass. C is a compile-time constant, so the modulo compiles to a multiply (a runtime divisor
+ * has no SIMD form on CPUs), and the constants are uniforms rather than per-lane loads.
+ */
+export function channelAffineProgram(channels: number): Program {
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_AFFINE_CHANNELS) throw new Error(`channel affine: 1 to ${MAX_AFFINE_CHANNELS} channels, got ${channels}`);
+  const slots = Array.from({ length: MAX_AFFINE_CHANNELS }, (_, c) => c);
+  const pick = (name: string) => slots.slice(1, channels).reduce((e, c) => `select(${e}, params.${name}${c}, c == ${c}u)`, `params.${name}0`);
+  return {
+    key: `channel_affine_${channels}`,
+    bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'out', access: 'read_write', element: 'f32' }],
+    uniforms: [u32('count'), ...slots.map((c) => f32(`shift${c}`)), ...slots.map((c) => f32(`scale${c}`))],
+    workgroupSize: WG,
+    source: () => `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  if (i >= params.count) { return; }
+  let c = i % ${channels}u;
+  out[i] = (x[i] - ${pick('shift')}) * ${pick('scale')};
+}`,
+  };
+}

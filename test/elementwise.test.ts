@@ -36,6 +36,15 @@ for (const [name, fn] of binaryOps) {
   });
 }
 
+test('normalizeChannels: forward, gradient and bad arguments', async () => {
+  await runCase(kernelCase('normalizeChannels: (x − shift[c])·scale[c]'));
+  await gradCheck('normalizeChannels', (x) => E.normalizeChannels(x, [0.5, -0.25, 1], [4, 0.5, -2]), [{ data: uniform(24, 8, -1, 1), shape: [2, 4, 3] }]);
+  const x = tensor(new Float32Array(12), [2, 2, 3]);
+  assert.throws(() => E.normalizeChannels(x, [0, 0], [1, 1]), /one shift and one scale per channel.*got 2 and 2/);
+  assert.throws(() => E.normalizeChannels(tensor(new Float32Array(10), [2, 5]), [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]), /at most 4/);
+  assert.throws(() => E.normalizeChannels(x, [0, NaN, 0], [1, 1, 1]), /must be finite/);
+});
+
 test('scalar ops: mulScalar, addScalar, clamp, powScalar', async () => {
   await runCase(kernelCase('scalar ops: mulScalar, addScalar, clamp, powScalar'));
   const x = scalarInput();

@@ -86,4 +86,25 @@ const scalarCase: KernelCase = {
   },
 };
 
-export const elementwiseCases: KernelCase[] = [...unaryCases, ...binaryCases, scalarCase];
+/** normalizeChannels inputs: channel counts 1 to 4, sizes off the vec4 grid included. */
+export const affineShapes: number[][] = [[7, 1], [5, 2], [2, 4, 4, 3], [3, 3, 4]];
+
+const affineCase: KernelCase = {
+  suite: 'elementwise',
+  name: 'normalizeChannels: (x − shift[c])·scale[c]',
+  async run(check) {
+    for (const shape of affineShapes) {
+      const C = shape[shape.length - 1];
+      const x = uniform(shape.reduce((a, b) => a * b, 1), C, 0, 1);
+      const shift = Array.from({ length: C }, (_, c) => 0.4 + 0.05 * c);
+      const scale = Array.from({ length: C }, (_, c) => 1 / (0.25 + 0.01 * c));
+      const y = E.normalizeChannels(tensor(x, shape), shift, scale);
+      // The kernel sees the constants as f32; a subtraction and a product, each correctly rounded,
+      // are within (1 + u)² − 1 = 2u + u² of the exact result, relative.
+      const expected = Float64Array.from(x, (v, i) => (v - Math.fround(shift[i % C])) * Math.fround(scale[i % C]));
+      check.close(await y.toArray(), expected, (i) => (2 * 2 ** -24 + 2 ** -48) * Math.abs(expected[i]) + 1e-30, `[${shape}]`);
+    }
+  },
+};
+
+export const elementwiseCases: KernelCase[] = [...unaryCases, ...binaryCases, scalarCase, affineCase];
