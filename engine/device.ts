@@ -28,6 +28,19 @@ export interface GpuInfo {
    * core features): WebGPU over OpenGL ES or Direct3D 11, with their limits and shader compilers.
    */
   compatibility: boolean;
+  /**
+   * The adapter runs on the CPU (Mesa's llvmpipe/lavapipe, SwiftShader, WARP, or one the browser
+   * marks as a fallback). A few cores need far less parallelism than a GPU's thousands of lanes, so
+   * GEMMs split K less there (engine/ops/gemm.ts).
+   */
+  cpu: boolean;
+}
+
+/** Whether an adapter's self-description names a CPU implementation. */
+export function isCpuAdapter(info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }): boolean {
+  if (info.isFallbackAdapter) return true;
+  const text = [info.description, info.device, info.vendor, info.architecture].join(' ');
+  return /llvmpipe|lavapipe|swiftshader|basic render driver|\bwarp\b|\bsoftware\b/i.test(text);
 }
 
 export interface GpuContext {
@@ -166,6 +179,7 @@ async function openDevice(adapter: GPUAdapter, platform: 'node' | 'browser', opt
       features: [...device.features].map(String).sort(),
       subgroupSize: kernelSubgroupSize(device, info, subgroups),
       compatibility: options.featureLevel === 'compatibility' && !device.features.has('core-features-and-limits'),
+      cpu: isCpuAdapter(info),
     },
     wait: platform === 'node' ? waitWithoutSpin : (p) => p,
     hasFeature: (name) => device.features.has(name),

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mapProgram } from '../shaders/elementwise.js';
 import { backward } from '../engine/autograd.js';
-import { GpuError } from '../engine/device.js';
+import { GpuError, gpu, isCpuAdapter } from '../engine/device.js';
 import { add, mul, relu } from '../engine/ops/elementwise.js';
 import { sum } from '../engine/ops/reduce.js';
 import { run } from '../engine/ops/run.js';
@@ -85,6 +85,18 @@ test('full writes one bit pattern per element for every dtype (odd sizes include
   assert.equal(Array.from(await zeros([2, 3]).toArray()), [0, 0, 0, 0, 0, 0]);
   assert.equal(Array.from(await ones([5]).toArray()), [1, 1, 1, 1, 1]);
   assert.is(full([0, 4], 1).size, 0);
+});
+
+test('CPU adapters are recognised from their description (they get fewer K splits)', () => {
+  assert.ok(isCpuAdapter({ description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) 0.0.1', vendor: 'mesa', architecture: 'software' }));
+  assert.ok(isCpuAdapter({ description: 'ANGLE (Mesa, llvmpipe (LLVM 15.0.6, 256 bits), OpenGL 4.5)' }));
+  assert.ok(isCpuAdapter({ description: 'SwiftShader Device (Subzero)', vendor: 'google' }));
+  assert.ok(isCpuAdapter({ description: 'Microsoft Basic Render Driver' }));
+  assert.ok(isCpuAdapter({ description: 'some adapter', isFallbackAdapter: true }));
+  assert.not.ok(isCpuAdapter({ description: 'NVIDIA H100 80GB HBM3', vendor: 'nvidia', architecture: 'hopper' }));
+  assert.not.ok(isCpuAdapter({ description: 'AMD Radeon Pro 5500M', vendor: 'amd', architecture: 'rdna-1' }));
+  assert.not.ok(isCpuAdapter({}));
+  assert.type(gpu().info.cpu, 'boolean');
 });
 
 test('size classes bound slack at 25%', () => {
