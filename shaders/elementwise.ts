@@ -17,7 +17,9 @@ const inputNames = ['a', 'b', 'c'] as const;
 
 /**
  * mode 'same': every input has the output's shape (flat index; vec4 when the size allows).
- * mode 'broadcast': inputs are read through strides over the output's (≤ 6-D) coordinates.
+ * mode 'broadcast': inputs are read through strides over the output's (≤ 6-D) coordinates. With
+ * vec4, each thread takes 4 consecutive elements along the last axis, which every input must share
+ * whole (a multiple of 4, stride 1): one coordinate decomposition serves 4 elements.
  */
 export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: boolean, rank = MAX_RANK, half: readonly boolean[] = []): Program {
   const names = inputNames.slice(0, spec.arity);
@@ -37,7 +39,7 @@ export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: bool
   const source = () => {
     const offsets: string[] = [];
     if (mode === 'broadcast') {
-      offsets.push('var rest = i;');
+      offsets.push(vec4 ? 'var rest = i * 4u;' : 'var rest = i;');
       for (const n of names) offsets.push(`var ${n}off = 0u;`);
       // Only the trailing `rank` axes can be larger than 1: no index arithmetic for the padding.
       for (let d = MAX_RANK - 1; d >= MAX_RANK - rank; d--) {
@@ -47,7 +49,7 @@ export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: bool
       }
     }
     const loads = names.map((n, slot) => {
-      const word = `${n}buf[${mode === 'broadcast' ? `${n}off` : 'i'}]`;
+      const word = `${n}buf[${mode === 'broadcast' ? (vec4 ? `${n}off / 4u` : `${n}off`) : 'i'}]`;
       return `let ${n} = ${isHalf(slot) ? `unpackHalf4(${word})` : word};`;
     });
     const store = `out[i] = ${isHalf(spec.arity) ? `packHalf4(${spec.expr})` : spec.expr};`;

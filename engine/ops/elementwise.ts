@@ -33,6 +33,57 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
   return strides;
 }
 
+/**
+ * Merges neighbouring axes that every input steps over as one longer run (contiguously, or
+ * broadcast along both) and drops axes of size 1, so the kernel decomposes fewer coordinates:
+ * expanding [N,1,1,C] to [N,H,W,C] runs as [N, H·W, C]. Returns the merged output dims and each
+ * input's strides over them.
+ */
+function coalesceAxes(dims: readonly number[], strides: number[][]): { dims: number[]; strides: number[][] } {
+  const axes = dims.map((_, d) => d).filter((d) => dims[d] !== 1);
+  if (axes.length === 0) return { dims: [1], strides: strides.map(() => [0]) };
+  const last = axes[axes.length - 1];
+  const merged = { dims: [dims[last]], strides: strides.map((s) => [s[last]]) };
+  for (let j = axes.length - 2; j >= 0; j--) {
+    const d = axes[j];
+    // Axis d continues the merged axis inside it when its stride is that axis's whole extent.
+    if (strides.every((s, k) => s[d] === merged.strides[k][0] * merged.dims[0])) {
+      merged.dims[0] *= dims[d];
+      continue;
+    }
+    merged.dims.unshift(dims[d]);
+    merged.strides.forEach((m, k) => m.unshift(strides[k][d]));
+  }
+  return merged;
+}
+
+/**
+ * Runs `spec` over inputs broadcast to `outShape` (each input's shape must broadcast to it); no
+ * autograd. Threads take 4 elements at once when every input spans the output's last axis and it
+ * is a multiple of 4.
+ */
+export function broadcastMap(spec: MapSpec, inputs: Tensor[], outShape: Shape, label: string, s0 = 0, s1 = 0): Tensor {
+  if (outShape.length > MAX_RANK) throw new Error(`${spec.name}: rank ${outShape.length} exceeds the supported ${MAX_RANK}`);
+  const out = empty(outShape);
+  if (out.size === 0) return out;
+  const names = ['a', 'b', 'c'];
+  const tensors: Record<string, Tensor> = { out };
+  inputs.forEach((t, i) => (tensors[`${names[i]}buf`] = t));
+  const merged = coalesceAxes([...outShape], inputs.map((t) => broadcastStrides(t.shape, outShape)));
+  const last = outShape[outShape.length - 1] ?? 1;
+  const vec4 = last % 4 === 0 && inputs.every((t) => t.rank > 0 && t.shape[t.rank - 1] === last);
+  const count = vec4 ? out.size / 4 : out.size;
+  const uniforms: Record<string, number> = { count, s0, s1 };
+  const rank = merged.dims.length;
+  const pad = MAX_RANK - rank;
+  for (let d = 0; d < MAX_RANK; d++) uniforms[`d${d}`] = d < pad ? 1 : merged.dims[d - pad];
+  merged.strides.forEach((strides, k) => {
+    for (let d = 0; d < MAX_RANK; d++) uniforms[`${names[k]}s${d}`] = d < pad ? 0 : strides[d - pad];
+  });
+  run(mapProgram(spec, 'broadcast', vec4, rank), tensors, uniforms, mapWorkgroups(count), label);
+  return out;
+}
+
 /** Runs a map over same-shaped or broadcastable inputs; no autograd. */
 export function mapRaw(spec: MapSpec, inputs: Tensor[], s0 = 0, s1 = 0): Tensor {
   // f16 inputs (inference storage) give an f16 result; see mapProgram for what f16 supports.
@@ -42,27 +93,16 @@ export function mapRaw(spec: MapSpec, inputs: Tensor[], s0 = 0, s1 = 0): Tensor 
   if (outShape.length > MAX_RANK) throw new Error(`${spec.name}: rank ${outShape.length} exceeds the supported ${MAX_RANK}`);
   const same = inputs.every((t) => t.size === numel(outShape));
   if (half && (!same || numel(outShape) % 4 !== 0)) throw new Error(`${spec.name}: f16 operands need equal shapes with a multiple of 4 elements, got ${shapes(...inputs)}`);
+  const label = `${spec.name} ${shapes(...inputs)}`;
+  if (!same) return broadcastMap(spec, inputs, outShape, label, s0, s1);
   const out = empty(outShape, half ? 'f16' : 'f32');
   if (out.size === 0) return out;
-  const names = ['a', 'b', 'c'];
   const tensors: Record<string, Tensor> = { out };
-  inputs.forEach((t, i) => (tensors[`${names[i]}buf`] = t));
-  const label = `${spec.name} ${shapes(...inputs)}`;
-  if (same) {
-    const vec4 = out.size % 4 === 0;
-    const count = vec4 ? out.size / 4 : out.size;
-    const halves = half ? [...inputs.map((t) => t.dtype === 'f16'), true] : [];
-    run(mapProgram(spec, 'same', vec4, MAX_RANK, halves), tensors, { count, s0, s1 }, mapWorkgroups(count), label);
-    return out;
-  }
-  const uniforms: Record<string, number> = { count: out.size, s0, s1 };
-  const padded = [...new Array(MAX_RANK - outShape.length).fill(1), ...outShape];
-  padded.forEach((d, i) => (uniforms[`d${i}`] = d));
-  inputs.forEach((t, k) => {
-    const strides = broadcastStrides(t.shape, padded);
-    strides.forEach((s, i) => (uniforms[`${names[k]}s${i}`] = s));
-  });
-  run(mapProgram(spec, 'broadcast', false, outShape.length), tensors, uniforms, mapWorkgroups(out.size), label);
+  inputs.forEach((t, i) => (tensors[`${['a', 'b', 'c'][i]}buf`] = t));
+  const vec4 = out.size % 4 === 0;
+  const count = vec4 ? out.size / 4 : out.size;
+  const halves = half ? [...inputs.map((t) => t.dtype === 'f16'), true] : [];
+  run(mapProgram(spec, 'same', vec4, MAX_RANK, halves), tensors, { count, s0, s1 }, mapWorkgroups(count), label);
   return out;
 }
 

@@ -1,10 +1,10 @@
 // sum / mean / max / min over any set of axes. Each contiguous run of reduced axes is one
 // [outer, R, inner] reduction on the GPU (plus a second pass when R is split across threads).
-import { mapProgram, mapWorkgroups, MAX_RANK } from '../../shaders/elementwise.js';
+import { MAX_RANK } from '../../shaders/elementwise.js';
 import { reduceProgram, reduceWorkgroups, type ReduceKind } from '../../shaders/reduce.js';
 import { record } from '../autograd.js';
 import { assertDType, empty, numel, type Shape, type Tensor } from '../tensor.js';
-import { mapRaw, scaleRaw } from './elementwise.js';
+import { broadcastMap, mapRaw } from './elementwise.js';
 import { normAxis, run, shapes } from './run.js';
 
 // Enough threads to keep a GPU (or lavapipe's SIMD lanes on every core) busy.
@@ -70,25 +70,15 @@ function reduceAxes(kind: ReduceKind, x: Tensor, axes: number[], scale: number):
   return result;
 }
 
-const IDENTITY = { name: 'expand', arity: 1 as const, expr: 'a' };
+const EXPAND = { name: 'expand', arity: 1 as const, expr: 'a' };
+const EXPAND_SCALED = { name: 'expand_scaled', arity: 1 as const, expr: 'a * params.s0' };
 
-/** Broadcasts x to `shape` (materialised). No autograd. */
-export function expandRaw(x: Tensor, shape: Shape): Tensor {
+/** Broadcasts x to `shape` (materialised), times `scale` if given. No autograd. */
+export function expandRaw(x: Tensor, shape: Shape, scale = 1): Tensor {
   if (shape.length > MAX_RANK) throw new Error(`expand: rank ${shape.length} exceeds ${MAX_RANK}`);
-  const out = empty(shape);
-  if (out.size === 0) return out;
-  const padded = [...new Array(MAX_RANK - shape.length).fill(1), ...shape];
-  const xPadded = [...new Array(MAX_RANK - x.rank).fill(1), ...x.shape];
-  const uniforms: Record<string, number> = { count: out.size, s0: 0, s1: 0 };
-  let stride = 1;
-  for (let d = MAX_RANK - 1; d >= 0; d--) {
-    if (xPadded[d] !== 1 && xPadded[d] !== padded[d]) throw new Error(`expand: cannot broadcast ${x.describe()} to [${shape}]`);
-    uniforms[`d${d}`] = padded[d];
-    uniforms[`as${d}`] = xPadded[d] === 1 ? 0 : stride;
-    stride *= xPadded[d];
-  }
-  run(mapProgram(IDENTITY, 'broadcast', false, shape.length), { abuf: x, out }, uniforms, mapWorkgroups(out.size), `expand ${shapes(x)} → [${shape}]`);
-  return out;
+  const xPadded = [...new Array(Math.max(0, shape.length - x.rank)).fill(1), ...x.shape];
+  if (x.rank > shape.length || xPadded.some((d, i) => d !== 1 && d !== shape[i])) throw new Error(`expand: cannot broadcast ${x.describe()} to [${shape}]`);
+  return broadcastMap(scale === 1 ? EXPAND : EXPAND_SCALED, [x], shape, `expand ${shapes(x)} → [${shape}]`, scale);
 }
 
 export interface ReduceOptions {
@@ -103,12 +93,10 @@ function reduceOp(op: 'sum' | 'mean', x: Tensor, axes: number | readonly number[
   const y = options.keepDims ? kept : viewAndDrop(kept, reducedShape(x.shape, norm, false));
   return record(op, [x], y, [], (g) => {
     const gk = g.view(reducedShape(x.shape, norm, true));
-    const expanded = expandRaw(gk, x.shape);
+    // One pass: the gradient broadcast back over the reduced axes, times 1/count for a mean.
+    const expanded = expandRaw(gk, x.shape, scale);
     gk.dispose();
-    if (scale === 1) return [expanded];
-    const scaled = scaleRaw(expanded, scale);
-    expanded.dispose();
-    return [scaled];
+    return [expanded];
   });
 }
 

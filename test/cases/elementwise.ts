@@ -36,6 +36,9 @@ export const shapePairs: [number[], number[]][] = [
   [[1], [3, 5]],
   [[2, 3, 1, 5], [1, 3, 7, 1]],
   [[17], [1]],
+  // Both share a last axis that is a multiple of 4: threads take 4 elements, and axes read alike merge.
+  [[2, 3, 4, 8], [2, 1, 1, 8]],
+  [[3, 1, 8], [1, 5, 8]],
 ];
 
 const unaryCases: KernelCase[] = unaryOps.map(([name, fn, ref, [lo, hi], bound]) => ({
