@@ -5,7 +5,7 @@
 //   weight grad   dW[m=(kh,kw,ci), co]  = Σ_{k=(n,ho,wo)} x(gather) · dy[k, co]
 // On the vectorised paths the K index is carried as mixed-radix digits that the loop advances
 // (kInit/kNext), so the hot loop never divides: integer division has no SIMD form on CPUs.
-import { i32, u32, type UniformField } from '../engine/program.js';
+import { i32, u32, type Program, type UniformField } from '../engine/program.js';
 import { matrixReader, operandStorage, type OperandReader } from './gemm.js';
 
 /** Geometry uniforms shared by the conv readers (all u32; pads are applied as signed offsets). */
@@ -296,3 +296,55 @@ export const phaseRowOffset = {
   uniforms: [...convUniforms, ...phaseUniforms],
   expr: (_m: string, t: number) => `((rn${t} * params.H + params.pa + params.sh * ri${t}) * params.W + params.pb + params.sw * rj${t}) * params.Ci`,
 };
+
+/** The geometry a col2im program is compiled for: a convolution's, all but the batch size. */
+export interface Col2imGeometry {
+  H: number; W: number; Ci: number; Ho: number; Wo: number;
+  KH: number; KW: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
+}
+
+/**
+ * col2im for a data gradient: dx[n, h, w, c] = Σ_{kh,kw} Z[n, ho, wo, kh, kw, c] over the taps where
+ * ho·sh = h + ph − kh·dh (and likewise for w) lands inside the output, with Z = dy·Wᵀ computed by
+ * a GEMM beforehand. Used when the input has so few channels (an image's 3) that the implicit GEMM
+ * would fill 4-column tiles with 3 useful columns and re-read dy for every tap. The geometry is
+ * compiled in, so every division is by a constant (a multiply on CPUs) and the tap loops unroll.
+ */
+export function col2imProgram(g: Col2imGeometry): Program {
+  const taps = g.KH * g.KW * g.Ci;
+  const axis = (name: 'h' | 'w', k: string, pad: number, dil: number, stride: number, out: number) => {
+    const t = `t${name}`;
+    return `let ${t} = i32(${name}) + ${pad} - i32(${k}) * ${dil};
+      let ${name}o = u32(max(${t}, 0)) / ${stride}u;
+      let ${name}hit = ${t} >= 0 && ${stride === 1 ? 'true' : `u32(${t}) % ${stride}u == 0u`} && ${name}o < ${out}u;`;
+  };
+  return {
+    key: `col2im_${[g.H, g.W, g.Ci, g.Ho, g.Wo, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw].join('_')}`,
+    bindings: [{ name: 'Z', access: 'read', element: 'f32' }, { name: 'dx', access: 'read_write', element: 'f32' }],
+    uniforms: [u32('count')],
+    workgroupSize: 64,
+    source: () => `
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  if (i >= params.count) { return; }
+  let c = i % ${g.Ci}u;
+  let p = i / ${g.Ci}u;
+  let w = p % ${g.W}u;
+  let q = p / ${g.W}u;
+  let h = q % ${g.H}u;
+  let n = q / ${g.H}u;
+  var s = 0.0;
+  for (var kh = 0u; kh < ${g.KH}u; kh++) {
+    ${axis('h', 'kh', g.ph, g.dh, g.sh, g.Ho)}
+    for (var kw = 0u; kw < ${g.KW}u; kw++) {
+      ${axis('w', 'kw', g.pw, g.dw, g.sw, g.Wo)}
+      // Out-of-range taps read a clamped, valid address and add nothing.
+      let z = Z[((n * ${g.Ho}u + min(ho, ${g.Ho - 1}u)) * ${g.Wo}u + min(wo, ${g.Wo - 1}u)) * ${taps}u + (kh * ${g.KW}u + kw) * ${g.Ci}u + c];
+      s += select(0.0, z, hhit && whit);
+    }
+  }
+  dx[i] = s;
+}`,
+  };
+}

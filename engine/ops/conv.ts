@@ -1,12 +1,14 @@
 // 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
-import { convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
+import { col2imProgram, convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
 import { record } from '../autograd.js';
 import { empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
+import { matmulRaw } from './matmul.js';
+import { mapWorkgroups } from '../../shaders/elementwise.js';
 import { reduceRaw } from './reduce.js';
 import { reluGradRaw } from './elementwise.js';
-import { shapes } from './run.js';
+import { run, shapes } from './run.js';
 import { permuteRaw } from './shape.js';
 
 export interface Conv2dOptions {
@@ -85,7 +87,11 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, 
   return out;
 }
 
+/** Input channels at or below which a data gradient runs as a GEMM and a col2im pass (see col2imProgram). */
+const COL2IM_MAX_CHANNELS = 4;
+
 export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  if (g.Ci <= COL2IM_MAX_CHANNELS) return conv2dDataGradCol2im(dy, w, g);
   if ((g.sh > 1 || g.sw > 1) && g.dh === 1 && g.dw === 1) return conv2dDataGradPhases(dy, w, g);
   const fullPadH = g.dh * (g.KH - 1) - g.ph;
   const fullPadW = g.dw * (g.KW - 1) - g.pw;
@@ -109,6 +115,22 @@ export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tenso
   const out = dx.view([g.N, g.H, g.W, g.Ci]);
   dx.dispose();
   return out;
+}
+
+/**
+ * Data gradient for few input channels: Z = dy·Wᵀ, one plain GEMM over every output pixel's taps
+ * ([N·Ho·Wo, Co] × [Co, KH·KW·Ci]), then col2im sums each input pixel's taps. The implicit GEMM would
+ * give each thread a 4-column tile with Ci useful columns and gather dy once per tap.
+ */
+function conv2dDataGradCol2im(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const taps = g.KH * g.KW * g.Ci;
+  const rows = dy.view([g.N * g.Ho * g.Wo, g.Co]);
+  const weights = w.view([taps, g.Co]);
+  const z = matmulRaw(rows, weights, { transB: true });
+  const dx = empty([g.N, g.H, g.W, g.Ci]);
+  if (dx.size > 0) run(col2imProgram(g), { Z: z, dx }, { count: dx.size }, mapWorkgroups(dx.size), `conv2d data-grad ${describe(g)} col2im`);
+  [rows, weights, z].forEach((t) => t.dispose());
+  return dx;
 }
 
 /** Strided data gradient as one dense GEMM per sub-pixel phase (see shaders/conv.ts). */
