@@ -8,6 +8,13 @@ type Edge = { node: GradNode } | { leaf: Tensor } | null;
 
 export type BackwardFn = (gradOutput: Tensor, saved: readonly Tensor[]) => readonly (Tensor | null)[];
 
+/**
+ * Turns the gradients arriving at a node (one per consumer of its output, in arrival order) into
+ * the one its backward receives. Without it they are summed as they arrive. With it, a node whose
+ * backward starts with an elementwise step (a ReLU's mask) can sum and mask in one pass.
+ */
+export type GradPrologue = (incoming: readonly Tensor[], saved: readonly Tensor[]) => Tensor;
+
 export class GradNode {
   private refs = 1; // the output tensor's handle
   private saved: Tensor[];
@@ -19,6 +26,7 @@ export class GradNode {
     saved: readonly Tensor[],
     private backwardFn: BackwardFn,
     readonly outputShape: readonly number[],
+    readonly prologue: GradPrologue | null = null,
   ) {
     this.saved = saved.map((t) => t.retainHandle());
   }
@@ -38,13 +46,19 @@ export class GradNode {
     return this.edges;
   }
 
-  apply(gradOutput: Tensor): readonly (Tensor | null)[] {
+  /** Runs the backward on the incoming gradients (the caller still owns and disposes them). */
+  apply(incoming: readonly Tensor[]): readonly (Tensor | null)[] {
     if (this.consumed) {
       throw new Error(`backward through '${this.op}' a second time: its saved tensors were freed by the first backward() (pass { retainGraph: true } to keep them)`);
     }
-    const grads = this.backwardFn(gradOutput, this.saved);
-    if (grads.length !== this.edges.length) throw new Error(`autograd: '${this.op}' returned ${grads.length} gradients for ${this.edges.length} inputs`);
-    return grads;
+    const gradOutput = this.prologue ? this.prologue(incoming, this.saved) : incoming[0];
+    try {
+      const grads = this.backwardFn(gradOutput, this.saved);
+      if (grads.length !== this.edges.length) throw new Error(`autograd: '${this.op}' returned ${grads.length} gradients for ${this.edges.length} inputs`);
+      return grads;
+    } finally {
+      if (this.prologue) gradOutput.dispose();
+    }
   }
 
   freeSaved(): void {
@@ -77,9 +91,10 @@ export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boole
 
 /**
  * Attaches a node to `output` if any input requires gradients. `backward` receives the gradient of
- * `output` and the saved tensors, and returns one gradient (or null) per input, in order.
+ * `output` and the saved tensors, and returns one gradient (or null) per input, in order. With a
+ * `prologue`, backward receives what the prologue makes of the incoming gradients instead of their sum.
  */
-export function record(op: string, inputs: readonly (Tensor | null | undefined)[], output: Tensor, saved: readonly Tensor[], backward: BackwardFn): Tensor {
+export function record(op: string, inputs: readonly (Tensor | null | undefined)[], output: Tensor, saved: readonly Tensor[], backward: BackwardFn, prologue?: GradPrologue): Tensor {
   if (!needsGrad(inputs)) return output;
   const edges: Edge[] = inputs.map((t) => {
     if (!t || !t.requiresGrad) return null;
@@ -89,7 +104,7 @@ export function record(op: string, inputs: readonly (Tensor | null | undefined)[
     }
     return { leaf: t };
   });
-  output.node = new GradNode(op, edges, saved, backward, output.shape);
+  output.node = new GradNode(op, edges, saved, backward, output.shape, prologue ?? null);
   output.requiresGrad = true;
   return output;
 }
@@ -131,26 +146,34 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
       return;
     }
     const order = topologicalOrder(output.node);
-    const grads = new Map<GradNode, Tensor>([[output.node, seed === options.grad ? cloneHandle(seed) : seed]]);
+    // Gradients waiting for each node: summed as they arrive, or kept apart for a node's prologue.
+    const grads = new Map<GradNode, Tensor[]>([[output.node, [seed === options.grad ? cloneHandle(seed) : seed]]]);
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i];
-      const g = grads.get(node);
-      if (!g) continue;
+      const incoming = grads.get(node);
+      if (!incoming) continue;
       grads.delete(node);
-      const inputGrads = node.apply(g);
-      g.dispose();
+      let inputGrads: readonly (Tensor | null)[];
+      try {
+        inputGrads = node.apply(incoming);
+      } finally {
+        incoming.forEach((g) => g.dispose());
+      }
       node.inputs.forEach((edge, k) => {
         const gi = inputGrads[k];
         if (!gi) return;
         if (!edge) {
           gi.dispose();
         } else if ('node' in edge) {
-          const previous = grads.get(edge.node);
-          if (previous) {
-            grads.set(edge.node, autogradOps.accumulate(previous, gi));
+          const waiting = grads.get(edge.node);
+          if (!waiting) grads.set(edge.node, [gi]);
+          else if (edge.node.prologue) waiting.push(gi);
+          else {
+            const previous = waiting[0];
+            waiting[0] = autogradOps.accumulate(previous, gi);
             previous.dispose();
             gi.dispose();
-          } else grads.set(edge.node, gi);
+          }
         } else accumulateLeaf(edge.leaf, gi);
       });
       if (!options.retainGraph) node.freeSaved();

@@ -36,6 +36,17 @@ for (const [name, fn] of binaryOps) {
   });
 }
 
+test('a ReLU-ended op whose output has several consumers sums their gradients before the mask', async () => {
+  // y feeds mul twice and add once: three gradients arrive, two are summed, the third with the mask.
+  // a + b stays at least 0.3 from the kink.
+  const a = uniform(12, 12, 0.5, 2).map((v, i) => (i % 3 ? v : -v));
+  const b = uniform(12, 13, -0.2, 0.2);
+  await gradCheck('addRelu, three consumers', (x, z) => {
+    const y = E.addRelu(x, z);
+    return E.add(E.mul(y, y), y);
+  }, [{ data: a, shape: [3, 4] }, { data: b, shape: [3, 4] }]);
+});
+
 test('normalizeChannels: forward, gradient and bad arguments', async () => {
   await runCase(kernelCase('normalizeChannels: (x − shift[c])·scale[c]'));
   await gradCheck('normalizeChannels', (x) => E.normalizeChannels(x, [0.5, -0.25, 1], [4, 0.5, -2]), [{ data: uniform(24, 8, -1, 1), shape: [2, 4, 3] }]);

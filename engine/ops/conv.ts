@@ -7,7 +7,7 @@ import { gemm } from './gemm.js';
 import { matmulRaw } from './matmul.js';
 import { mapWorkgroups } from '../../shaders/elementwise.js';
 import { reduceRaw } from './reduce.js';
-import { reluGradRaw } from './elementwise.js';
+import { reluGradOfSumRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
 import { permuteRaw } from './shape.js';
 
@@ -193,16 +193,12 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv
   }
   const y = conv2dForwardRaw(x, w, g, epilogue);
   const op = `conv2d${residual ? '+residual' : ''}${relu ? '+relu' : ''}`;
-  return record(op, [x, w, bias, residual], y, relu ? [x, w, y] : [x, w], (gradOut, [sx, sw, sy]) => {
-    const dy = sy ? reluGradRaw(gradOut, sy) : gradOut;
-    const grads = [
-      x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
-      w.requiresGrad ? conv2dWeightGradRaw(sx, dy, g) : null,
-      bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
-      // The sum passes the gradient to the residual unchanged (a new handle: each gradient is disposed once).
-      residual?.requiresGrad ? dy.view(dy.shape) : null,
-    ];
-    if (dy !== gradOut) dy.dispose();
-    return grads;
-  });
+  // With ReLU, the prologue masks the incoming gradients' sum in one pass, so dy is already masked.
+  return record(op, [x, w, bias, residual], y, relu ? [x, w, y] : [x, w], (dy, [sx, sw]) => [
+    x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
+    w.requiresGrad ? conv2dWeightGradRaw(sx, dy, g) : null,
+    bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
+    // The sum passes the gradient to the residual unchanged (a new handle: each gradient is disposed once).
+    residual?.requiresGrad ? dy.view(dy.shape) : null,
+  ], relu ? (incoming, [, , sy]) => reluGradOfSumRaw(incoming, sy) : undefined);
 }

@@ -163,16 +163,29 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 
 const ADD_RELU = spec('add_relu', 2, 'max(a + b, T(0.0))');
 const RELU_GRAD = spec('relu_grad', 2, 'select(T(0.0), a, b > T(0.0))');
+const RELU_GRAD_OF_SUM = spec('relu_grad_sum', 3, 'select(T(0.0), a + b, c > T(0.0))');
+
+/**
+ * The gradient through a ReLU with output y of the sum of `gradients` (in order): relu'(y) ⊙ Σ g.
+ * The last addition and the mask share one pass. An autograd prologue for ReLU-ended ops.
+ */
+export function reluGradOfSumRaw(gradients: readonly Tensor[], y: Tensor): Tensor {
+  if (gradients.length === 1) return mapRaw(RELU_GRAD, [gradients[0], y]);
+  let sum = gradients[0];
+  for (const g of gradients.slice(1, -1)) {
+    const next = addRaw(sum, g);
+    if (sum !== gradients[0]) sum.dispose();
+    sum = next;
+  }
+  const masked = mapRaw(RELU_GRAD_OF_SUM, [sum, gradients[gradients.length - 1], y]);
+  if (sum !== gradients[0]) sum.dispose();
+  return masked;
+}
 
 /** relu(a + b) in one pass (a residual block's output); the gradient is masked once for both inputs. */
 export function addRelu(a: Tensor, b: Tensor): Tensor {
   const y = mapRaw(ADD_RELU, [a, b]);
-  return record('add_relu', [a, b], y, [y], (g, [sy]) => {
-    const masked = mapRaw(RELU_GRAD, [g, sy]);
-    const grads = [a.requiresGrad ? sumTo(masked, a.shape) : null, b.requiresGrad ? sumTo(masked, b.shape) : null];
-    masked.dispose();
-    return grads;
-  });
+  return record('add_relu', [a, b], y, [y], (masked) => [a.requiresGrad ? sumTo(masked, a.shape) : null, b.requiresGrad ? sumTo(masked, b.shape) : null], (incoming, [sy]) => reluGradOfSumRaw(incoming, sy));
 }
 
 /** (x − shift[c])·scale[c] along the last axis, no autograd. */
