@@ -45,6 +45,19 @@ export const f32 = (name: string): UniformField => ({ name, type: 'f32' });
 const HALF4 = `fn unpackHalf4(v: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`;
 
+/**
+ * The entry point of a one-thread-per-element kernel: thread i (over 1-D or folded 2-D dispatches)
+ * runs `body` when i < params.count.
+ */
+export function perElementMain(body: string, workgroupSize: number): string {
+  return `@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  if (i >= params.count) { return; }
+  ${body.trim()}
+}`;
+}
+
 /** Bytes one dispatch's uniforms take: 4 per field, padded to 16 as WGSL requires of a uniform struct. */
 export function uniformBytes(fields: readonly UniformField[]): number {
   return Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
@@ -77,6 +90,20 @@ export interface CompiledProgram {
   layout: GPUBindGroupLayout;
   uniformBytes: number;
   id: number;
+  /** The program's binding and uniform names, to catch two programs that share a key. */
+  names: string[];
+}
+
+const namesOf = (program: Program) => [...program.bindings.map((b) => b.name), '|', ...program.uniforms.map((u) => u.name)];
+
+/** Whether `program` binds and sets what `compiled` was built for (a few string compares a dispatch). */
+function sameInterface(compiled: CompiledProgram, program: Program): boolean {
+  const { names } = compiled;
+  const nb = program.bindings.length;
+  if (names.length !== nb + 1 + program.uniforms.length) return false;
+  for (let i = 0; i < nb; i++) if (names[i] !== program.bindings[i].name) return false;
+  for (let i = 0; i < program.uniforms.length; i++) if (names[nb + 1 + i] !== program.uniforms[i].name) return false;
+  return true;
 }
 
 /** Pipelines and bind-group layouts, created once per program key. */
@@ -94,6 +121,9 @@ export class PipelineCache {
       compiled = this.compile(program);
       this.compileMs += performance.now() - t0;
       this.cache.set(program.key, compiled);
+    } else if (!sameInterface(compiled, program)) {
+      // Two generators chose the same key: the cached pipeline would run with the other's layout.
+      throw new Error(`program key '${program.key}' names two different programs: cached with [${compiled.names.join(' ')}], now [${namesOf(program).join(' ')}]`);
     }
     return compiled;
   }
@@ -119,6 +149,6 @@ export class PipelineCache {
       compute: { module, entryPoint: 'main' },
       label: program.key,
     });
-    return { pipeline, layout, uniformBytes: uniformBytes(program.uniforms), id: this.nextId++ };
+    return { pipeline, layout, uniformBytes: uniformBytes(program.uniforms), id: this.nextId++, names: namesOf(program) };
   }
 }

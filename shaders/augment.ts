@@ -6,7 +6,7 @@
 // randomBits): crop offsets ox = base + ⌊d.x·span / 2^32⌋, oy likewise from d.y (span = 2p+1 and
 // base = 0 when cropping; span = 1 and base = p, the identity crop, otherwise) and the flip from the
 // top bit of d.z, masked by `flip`. The multiply-shift range reduction has bias ≤ span/2^32.
-import { u32, type Program } from '../engine/program.js';
+import { perElementMain, u32, type Program } from '../engine/program.js';
 import { MULHILO_WGSL } from './random.js';
 
 const WG = 64;
@@ -48,14 +48,10 @@ export function augmentProgram(random: boolean): Program {
     uniforms,
     workgroupSize: WG,
     source: () => `${random ? MULHILO_WGSL : ''}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  if (i >= params.count) { return; }
+${perElementMain(`
   ${source}
   let byte = extractBits(pixels[src >> 2u], (src & 3u) * 8u, 8u);
-  out[i] = select(0.0, f32(byte) * ${INV_255}, inside);
-}`,
+  out[i] = select(0.0, f32(byte) * ${INV_255}, inside);`, WG)}`,
   };
 }
 

@@ -5,7 +5,7 @@
 //   weight grad   dW[m=(kh,kw,ci), co]  = Σ_{k=(n,ho,wo)} x(gather) · dy[k, co]
 // On the vectorised paths the K index is carried as mixed-radix digits that the loop advances
 // (kInit/kNext), so the hot loop never divides: integer division has no SIMD form on CPUs.
-import { i32, u32, type Program, type UniformField } from '../engine/program.js';
+import { i32, perElementMain, u32, type Program, type UniformField } from '../engine/program.js';
 import { matrixReader, operandStorage, type OperandReader } from './gemm.js';
 
 /** Geometry uniforms shared by the conv readers (all u32; pads are applied as signed offsets). */
@@ -323,12 +323,7 @@ export function col2imProgram(g: Col2imGeometry): Program {
     bindings: [{ name: 'Z', access: 'read', element: 'f32' }, { name: 'dx', access: 'read_write', element: 'f32' }],
     uniforms: [u32('count')],
     workgroupSize: 64,
-    source: () => `
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  if (i >= params.count) { return; }
-  let c = i % ${g.Ci}u;
+    source: () => perElementMain(`let c = i % ${g.Ci}u;
   let p = i / ${g.Ci}u;
   let w = p % ${g.W}u;
   let q = p / ${g.W}u;
@@ -344,7 +339,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       s += select(0.0, z, hhit && whit);
     }
   }
-  dx[i] = s;
-}`,
+  dx[i] = s;`, 64),
   };
 }

@@ -2,7 +2,7 @@
 // `c` of type T (f32, or vec4<f32> on the vectorised path) and the scalar uniforms s0, s1; write
 // constants as T(1.0) so one expression serves both widths. Inputs of another shape broadcast
 // NumPy-style through per-input strides (0 on broadcast dimensions).
-import { f32, u32, type Program, type StorageElement, type UniformField } from '../engine/program.js';
+import { f32, perElementMain, u32, type Program, type StorageElement, type UniformField } from '../engine/program.js';
 
 export const MAX_RANK = 6;
 const WG = 64;
@@ -55,44 +55,31 @@ export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: bool
     const store = `out[i] = ${isHalf(spec.arity) ? `packHalf4(${spec.expr})` : spec.expr};`;
     return `
 alias T = ${element};
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  if (i >= params.count) { return; }
-  ${offsets.join('\n  ')}
-  ${loads.join('\n  ')}
-  ${store}
-}`;
+${perElementMain([...offsets, ...loads, store].join('\n  '), WG)}`;
   };
   return { key, bindings, uniforms, workgroupSize: WG, source };
 }
 
 export const mapWorkgroups = (count: number) => Math.ceil(count / WG);
 
-/** Most channels channelAffineProgram takes (its per-channel constants are uniforms). */
-export const MAX_AFFINE_CHANNELS = 4;
+/** Most channels normalizeChannelsProgram takes (its per-channel constants are uniforms). */
+export const MAX_NORMALIZED_CHANNELS = 4;
 
 /**
  * y = (x − shift[c])·scale[c] over channels-last data, c = i mod C: a model's input normalisation in
  * one pass. C is a compile-time constant, so the modulo compiles to a multiply (a runtime divisor
  * has no SIMD form on CPUs), and the constants are uniforms rather than per-lane loads.
  */
-export function channelAffineProgram(channels: number): Program {
-  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_AFFINE_CHANNELS) throw new Error(`channel affine: 1 to ${MAX_AFFINE_CHANNELS} channels, got ${channels}`);
-  const slots = Array.from({ length: MAX_AFFINE_CHANNELS }, (_, c) => c);
+export function normalizeChannelsProgram(channels: number): Program {
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_NORMALIZED_CHANNELS) throw new Error(`normalize channels: 1 to ${MAX_NORMALIZED_CHANNELS} channels, got ${channels}`);
+  const slots = Array.from({ length: MAX_NORMALIZED_CHANNELS }, (_, c) => c);
   const pick = (name: string) => slots.slice(1, channels).reduce((e, c) => `select(${e}, params.${name}${c}, c == ${c}u)`, `params.${name}0`);
   return {
-    key: `channel_affine_${channels}`,
+    key: `normalize_channels_${channels}`,
     bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'out', access: 'read_write', element: 'f32' }],
     uniforms: [u32('count'), ...slots.map((c) => f32(`shift${c}`)), ...slots.map((c) => f32(`scale${c}`))],
     workgroupSize: WG,
-    source: () => `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-  let i = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  if (i >= params.count) { return; }
-  let c = i % ${channels}u;
-  out[i] = (x[i] - ${pick('shift')}) * ${pick('scale')};
-}`,
+    source: () => perElementMain(`let c = i % ${channels}u;
+  out[i] = (x[i] - ${pick('shift')}) * ${pick('scale')};`, WG),
   };
 }

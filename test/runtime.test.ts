@@ -29,6 +29,14 @@ test('a WebGPU validation error surfaces as an exception naming the op', async (
   assert.equal(Array.from(await add(t, t).toArray()), [2, 4, 6, 8]);
 });
 
+test('two programs under one key are refused, not run with the other one\'s layout', () => {
+  const copy = mapProgram({ name: 'key_clash', arity: 1, expr: 'a' }, 'same', false);
+  const sum = { ...mapProgram({ name: 'key_clash', arity: 2, expr: 'a + b' }, 'same', false), key: copy.key };
+  const [a, out] = [tensor([1, 2, 3]), tensor([0, 0, 0])];
+  run(copy, { abuf: a, out }, { count: 3, s0: 0, s1: 0 }, 1, 'copy [3]');
+  assert.throws(() => run(sum, { abuf: a, bbuf: a, out }, { count: 3, s0: 0, s1: 0 }, 1, 'sum [3]'), /program key 'map_key_clash_1_same_1' names two different programs: cached with \[abuf out \| count s0 s1\], now \[abuf bbuf out/);
+});
+
 test('using a disposed tensor is a clear error', () => {
   const t = tensor([1, 2]);
   t.name = 'weights';

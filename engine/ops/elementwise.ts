@@ -1,6 +1,6 @@
 // Elementwise ops with NumPy broadcasting. Each op's forward (a WGSL expression) and backward sit
 // together in one table entry.
-import { MAX_AFFINE_CHANNELS, MAX_RANK, channelAffineProgram, mapProgram, mapWorkgroups, type MapSpec } from '../../shaders/elementwise.js';
+import { MAX_NORMALIZED_CHANNELS, MAX_RANK, normalizeChannelsProgram, mapProgram, mapWorkgroups, type MapSpec } from '../../shaders/elementwise.js';
 import { record } from '../autograd.js';
 import { assertDType, empty, numel, type Shape, type Tensor } from '../tensor.js';
 import { sumTo } from './reduce.js';
@@ -189,15 +189,15 @@ export function addRelu(a: Tensor, b: Tensor): Tensor {
 }
 
 /** (x − shift[c])·scale[c] along the last axis, no autograd. */
-function channelAffineRaw(x: Tensor, shift: readonly number[], scale: readonly number[]): Tensor {
+function normalizeChannelsRaw(x: Tensor, shift: readonly number[], scale: readonly number[]): Tensor {
   const out = empty(x.shape);
   if (out.size === 0) return out;
   const uniforms: Record<string, number> = { count: x.size };
-  for (let c = 0; c < MAX_AFFINE_CHANNELS; c++) {
+  for (let c = 0; c < MAX_NORMALIZED_CHANNELS; c++) {
     uniforms[`shift${c}`] = shift[c] ?? 0;
     uniforms[`scale${c}`] = scale[c] ?? 0;
   }
-  run(channelAffineProgram(shift.length), { x, out }, uniforms, mapWorkgroups(x.size), `channel_affine ${shapes(x)}`);
+  run(normalizeChannelsProgram(shift.length), { x, out }, uniforms, mapWorkgroups(x.size), `normalize_channels ${shapes(x)}`);
   return out;
 }
 
@@ -208,13 +208,13 @@ function channelAffineRaw(x: Tensor, shift: readonly number[], scale: readonly n
 export function normalizeChannels(x: Tensor, shift: readonly number[], scale: readonly number[]): Tensor {
   assertDType('normalizeChannels', x, 'f32');
   const channels = x.shape[x.rank - 1];
-  if (x.rank === 0 || shift.length !== channels || scale.length !== channels || channels > MAX_AFFINE_CHANNELS) {
-    throw new Error(`normalizeChannels: ${x.describe()} needs one shift and one scale per channel of its last axis (at most ${MAX_AFFINE_CHANNELS}), got ${shift.length} and ${scale.length}`);
+  if (x.rank === 0 || shift.length !== channels || scale.length !== channels || channels > MAX_NORMALIZED_CHANNELS) {
+    throw new Error(`normalizeChannels: ${x.describe()} needs one shift and one scale per channel of its last axis (at most ${MAX_NORMALIZED_CHANNELS}), got ${shift.length} and ${scale.length}`);
   }
   if (![...shift, ...scale].every(Number.isFinite)) throw new Error(`normalizeChannels: shift [${shift}] and scale [${scale}] must be finite numbers`);
-  const y = channelAffineRaw(x, shift, scale);
+  const y = normalizeChannelsRaw(x, shift, scale);
   const zeros = shift.map(() => 0);
-  return record('normalize_channels', [x], y, [], (g) => [channelAffineRaw(g, zeros, scale)]);
+  return record('normalize_channels', [x], y, [], (g) => [normalizeChannelsRaw(g, zeros, scale)]);
 }
 
 // ---- unary ops ------------------------------------------------------------------------------------
