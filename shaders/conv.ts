@@ -310,6 +310,9 @@ export interface Col2imGeometry {
  * would fill 4-column tiles with 3 useful columns and re-read dy for every tap. The geometry is
  * compiled in, so every division is by a constant (a multiply on CPUs) and the tap loops unroll.
  */
+const COL2IM_WG = 64;
+export const col2imWorkgroups = (count: number) => Math.ceil(count / COL2IM_WG);
+
 export function col2imProgram(g: Col2imGeometry): Program {
   const taps = g.KH * g.KW * g.Ci;
   const axis = (name: 'h' | 'w', k: string, pad: number, dil: number, stride: number, out: number) => {
@@ -322,7 +325,7 @@ export function col2imProgram(g: Col2imGeometry): Program {
     key: `col2im_${[g.H, g.W, g.Ci, g.Ho, g.Wo, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw].join('_')}`,
     bindings: [{ name: 'Z', access: 'read', element: 'f32' }, { name: 'dx', access: 'read_write', element: 'f32' }],
     uniforms: [u32('count')],
-    workgroupSize: 64,
+    workgroupSize: COL2IM_WG,
     source: () => perElementMain(`let c = i % ${g.Ci}u;
   let p = i / ${g.Ci}u;
   let w = p % ${g.W}u;
@@ -339,6 +342,6 @@ export function col2imProgram(g: Col2imGeometry): Program {
       s += select(0.0, z, hhit && whit);
     }
   }
-  dx[i] = s;`, 64),
+  dx[i] = s;`, COL2IM_WG),
   };
 }

@@ -1,11 +1,10 @@
 // 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
-import { col2imProgram, convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
+import { col2imProgram, col2imWorkgroups, convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
 import { record } from '../autograd.js';
 import { empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
 import { matmulRaw } from './matmul.js';
-import { mapWorkgroups } from '../../shaders/elementwise.js';
 import { reduceRaw } from './reduce.js';
 import { reluGradOfSumRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
@@ -128,7 +127,7 @@ function conv2dDataGradCol2im(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const weights = w.view([taps, g.Co]);
   const z = matmulRaw(rows, weights, { transB: true });
   const dx = empty([g.N, g.H, g.W, g.Ci]);
-  if (dx.size > 0) run(col2imProgram(g), { Z: z, dx }, { count: dx.size }, mapWorkgroups(dx.size), `conv2d data-grad ${describe(g)} col2im`);
+  if (dx.size > 0) run(col2imProgram(g), { Z: z, dx }, { count: dx.size }, col2imWorkgroups(dx.size), `conv2d data-grad ${describe(g)} col2im`);
   [rows, weights, z].forEach((t) => t.dispose());
   return dx;
 }
