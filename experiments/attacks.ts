@@ -12,7 +12,7 @@ import { Generator, defaultGenerator, rand, randn } from '../engine/ops/random.j
 import { sum } from '../engine/ops/reduce.js';
 import type { Module } from '../engine/nn.js';
 import { runtime } from '../engine/runtime.js';
-import { empty, scope, tensor, type Tensor } from '../engine/tensor.js';
+import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import { batchCount, batches, type ImageDataset } from './data/dataset.js';
 
 export type { AttackNorm };
@@ -199,8 +199,16 @@ export interface CurveOptions extends Omit<AttackOptions, 'eps'> {
   /** The ε grid (each ≥ 0). */
   eps: number[];
   batchSize: number;
-  /** Seed of the random starts (each ε draws from its own stream, so a point does not depend on the rest of the grid). */
+  /** Seed of the random starts (each ε draws from its own stream). */
   seed?: number;
+  /**
+   * Attack at each ε only the images that survived every smaller ε of the grid (default true). An
+   * image misclassified when clean, or by the attack at a smaller ε, is broken at every larger ε too:
+   * the example that broke it lies in every larger ball. This is the robust accuracy of the strongest
+   * attack run so far, never above the per-ε one, and it spares the attacks whose outcome is known.
+   * False attacks every image at every ε on its own.
+   */
+  skipBroken?: boolean;
   /** Keep this many examples of the attack at the largest ε (one per class first, in dataset order; see pickExamples). */
   examples?: number;
   onBatch?: (done: number, total: number) => void;
@@ -272,9 +280,18 @@ export function pickExamples(labels: ArrayLike<number>, k: number): number[] {
 
 const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
 
+/** Rows `keep` of a batch of NHWC u8 images. */
+function pickRows(images: Uint8Array, labels: Int32Array, keep: readonly number[], pixels: number): { images: Uint8Array; labels: Int32Array } {
+  if (keep.length === labels.length) return { images, labels };
+  const out = new Uint8Array(keep.length * pixels);
+  keep.forEach((n, k) => out.set(images.subarray(n * pixels, (n + 1) * pixels), k * pixels));
+  return { images: out, labels: Int32Array.from(keep, (n) => labels[n]) };
+}
+
 /**
- * Robust accuracy at every ε of the grid over a dataset (in dataset order). One read-back per batch,
- * plus the images of any chosen example the batch holds.
+ * Robust accuracy at every ε of the grid over a dataset (in dataset order), ε ascending within each
+ * batch. One read-back per ε and batch (which images survived), plus the images of any chosen
+ * example the batch holds.
  */
 export async function robustnessCurve(model: Classifier, data: ImageDataset, options: CurveOptions): Promise<RobustnessCurve> {
   const grid = options.eps;
@@ -283,9 +300,11 @@ export async function robustnessCurve(model: Classifier, data: ImageDataset, opt
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`attack: batch size must be a positive integer, got ${options.batchSize}`);
   if (data.size === 0) throw new Error(`${data.name}: no samples to attack`);
   const seed = options.seed ?? 0;
+  const skipBroken = options.skipBroken ?? true;
   const generators = grid.map((eps) => new Generator(seed, { stream: f32Bits(eps) }));
   const E = grid.length;
-  const largest = grid.indexOf(Math.max(...grid));
+  const ascending = grid.map((_, e) => e).sort((a, b) => grid[a] - grid[b]);
+  const largest = ascending[E - 1];
   const chosen = pickExamples(data.labels, options.examples ?? 0);
   const pixels = data.height * data.width * 3;
   const examples: AttackExamples | undefined = chosen.length === 0 ? undefined : {
@@ -302,41 +321,55 @@ export async function robustnessCurve(model: Classifier, data: ImageDataset, opt
   let done = 0;
   for await (const batch of batches(data, options.batchSize)) {
     const N = batch.count;
-    const shape = [N, data.height, data.width, 3];
+    const upload = (rows: { images: Uint8Array }, count: number) => {
+      const shape = [count, data.height, data.width, 3];
+      return imagesToFloat(uploadImagesU8(rows.images, shape), shape);
+    };
     // [slot, row] of the examples that fall in this batch.
-    const rows = Array.from(batch.indices, (index, n) => [slotOf.get(index), n]).filter((r): r is [number, number] => r[0] !== undefined);
-    const collect = rows.length > 0;
-    const recorded = scope(() => {
-      const clean = imagesToFloat(uploadImagesU8(batch.images, shape), shape);
-      const labels = tensor(batch.labels);
-      // Row e: survivors at ε_e; row E: clean correctness. Read back as one buffer.
-      const matrix = empty([E + 1, N]);
-      const row = (t: Tensor, e: number) => runtime().copy(t.range, { ...matrix.range, offset: matrix.range.offset + e * N * 4, size: N * 4 }, N * 4);
-      let kept: BatchAttackResult | null = null;
-      for (let e = 0; e < E; e++) {
-        const r = attackBatch(model, clean, labels, attacks[e], generators[e]);
-        row(r.correct, e);
-        if (e === 0) row(r.cleanCorrect, E);
-        if (collect && e === largest) kept = r;
-        else Object.values(r).forEach((t) => t.dispose());
+    const slots = Array.from(batch.indices, (index, n) => [slotOf.get(index), n]).filter((r): r is [number, number] => r[0] !== undefined);
+    const classified = noGrad(() => withFrozenModel(model, () => scope(() => predictions(model.forward(upload(batch, N)).logits, tensor(batch.labels)))));
+    const clean = { ok: await classified.correct.toArray(), predicted: await classified.predicted.toArray() };
+    [classified.correct, classified.predicted].forEach((t) => t.dispose());
+    for (let n = 0; n < N; n++) cleanCorrect += clean.ok[n];
+    for (const [slot, n] of slots) {
+      examples!.clean.set(Float32Array.from(batch.images.subarray(n * pixels, (n + 1) * pixels), (v) => v / 255), slot * pixels);
+      examples!.adversarial.set(examples!.clean.subarray(slot * pixels, (slot + 1) * pixels), slot * pixels);
+      examples!.cleanPredicted[slot] = examples!.adversarialPredicted[slot] = clean.predicted[n];
+    }
+    const everyRow = Array.from({ length: N }, (_, n) => n);
+    let alive = everyRow.filter((n) => clean.ok[n] === 1);
+    for (const e of ascending) {
+      const attack = attacks[e];
+      // ε = 0 is the clean image itself; with skipBroken only the survivors so far are attacked.
+      const targets = attack.eps === 0 || skipBroken ? alive : everyRow;
+      let survivors: number[] = [];
+      if (attack.eps === 0) survivors = alive;
+      else if (targets.length > 0) {
+        const rows = pickRows(batch.images, batch.labels, targets, pixels);
+        const watched = slots.filter(([, n]) => targets.includes(n));
+        const result = scope(() => {
+          const r = attackBatch(model, upload(rows, targets.length), tensor(rows.labels), attack, generators[e]);
+          const keep = watched.length > 0 && (skipBroken || e === largest);
+          if (!keep) r.adversarial.dispose();
+          [r.cleanCorrect, r.cleanPredicted].forEach((t) => t.dispose());
+          runtime().flush();
+          return { correct: r.correct, predicted: r.predicted, adversarial: keep ? r.adversarial : null };
+        });
+        const ok = await result.correct.toArray();
+        survivors = targets.filter((_, k) => ok[k] === 1);
+        if (result.adversarial) {
+          // The latest attack on an example is the one that broke it, or the largest ε it survived.
+          const [adv, predicted] = [await result.adversarial.toArray(), await result.predicted.toArray()];
+          for (const [slot, n] of watched) {
+            const k = targets.indexOf(n);
+            examples!.adversarial.set(adv.subarray(k * pixels, (k + 1) * pixels), slot * pixels);
+            examples!.adversarialPredicted[slot] = predicted[k];
+          }
+        }
+        Object.values(result).forEach((t) => t?.dispose());
       }
-      return { matrix, kept, clean: collect ? clean : null };
-    });
-    const values = await recorded.matrix.toArray();
-    recorded.matrix.dispose();
-    for (let e = 0; e < E; e++) for (let n = 0; n < N; n++) correct[e] += values[e * N + n];
-    for (let n = 0; n < N; n++) cleanCorrect += values[E * N + n];
-    if (recorded.kept && recorded.clean && examples) {
-      const { adversarial, predicted, cleanPredicted } = recorded.kept;
-      const [cleanHost, advHost, cleanPred, advPred] = [await recorded.clean.toArray(), await adversarial.toArray(), await cleanPredicted.toArray(), await predicted.toArray()];
-      for (const [slot, n] of rows) {
-        examples.clean.set(cleanHost.subarray(n * pixels, (n + 1) * pixels), slot * pixels);
-        examples.adversarial.set(advHost.subarray(n * pixels, (n + 1) * pixels), slot * pixels);
-        examples.cleanPredicted[slot] = cleanPred[n];
-        examples.adversarialPredicted[slot] = advPred[n];
-      }
-      Object.values(recorded.kept).forEach((t) => t.dispose());
-      recorded.clean.dispose();
+      correct[e] += survivors.length;
+      if (skipBroken) alive = survivors;
     }
     options.onBatch?.(++done, total);
   }

@@ -9,14 +9,14 @@ import { BatchNorm, Conv2d, Linear, Module } from '../engine/nn.js';
 import { projectedStep, sampleNorms, selectSamples } from '../engine/ops/attack.js';
 import { imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
 import { tanh } from '../engine/ops/elementwise.js';
-import { crossEntropyPerSample } from '../engine/ops/loss.js';
+import { crossEntropyPerSample, predictions } from '../engine/ops/loss.js';
 import { Generator } from '../engine/ops/random.js';
 import { globalAvgPool } from '../engine/ops/pool.js';
 import { runtime } from '../engine/runtime.js';
 import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import { accuracyArea, attackBatch, inputGradient, pickExamples, resolveAttack, robustnessCurve, type AttackOptions } from '../experiments/attacks.js';
 import { parseStepSize } from '../experiments/cli/attack.js';
-import { readRange, subset, type ImageDataset } from '../experiments/data/dataset.js';
+import { InMemoryDataset, readRange, subset, type ImageDataset } from '../experiments/data/dataset.js';
 import { openDataset } from '../experiments/datasets.js';
 import { MemoryStore } from '../experiments/io/store.js';
 import { evaluate, train, type TrainConfig } from '../experiments/train.js';
@@ -142,6 +142,62 @@ test('input gradients match finite differences (tiny conv/BN/linear model, eval 
     minus[i] -= h;
     const fd = ((await loss(plus)) - (await loss(minus))) / (2 * h);
     assert.ok(Math.abs(fd - g[i]) <= 2e-3 * scale + 2e-2 * Math.abs(fd), `d/dx[${i}]: gradient ${g[i]} vs finite difference ${fd} (max |g| ${scale})`);
+  }
+  model.dispose();
+});
+
+test('robustness curve: skipping broken images gives, exactly, the images no attack at this or a smaller ε flipped', async () => {
+  // The tiny model's GEMMs never split K, so every sample's logits and gradient are computed the
+  // same way whichever other samples share its batch, and without random starts each per-ε attack
+  // is a deterministic function of the sample: the reference below is exact.
+  const model = new Tiny();
+  const [N, H, W] = [16, 6, 6];
+  const pixels = H * W * 3;
+  const images = Uint8Array.from(uniform(N * pixels, 31, 0, 255), (v) => Math.round(v));
+  noGrad(() => scope(() => void model.forward(tensor(uniform(8 * pixels, 32, 0, 1), [8, H, W, 3]))));
+  model.eval();
+  const shape = [N, H, W, 3];
+  const predicted = await scope(() => noGrad(() => predictions(model.forward(imagesToFloat(uploadImagesU8(images, shape), shape)).logits, tensor(new Int32Array(N))).predicted)).toArray();
+  // Every fourth label wrong, so clean mistakes are in the mix.
+  const labels = Int32Array.from(predicted, (p, n) => (n % 4 === 3 ? (p + 1) % 3 : p));
+  const data = new InMemoryDataset('tiny', H, W, 3, images, labels);
+  const eps = [0.3, 0, 0.02, 0.06, 0.12];
+  const settings = { norm: 'linf' as const, steps: 3, randomStart: false };
+  // Independent per-ε verdicts of the whole set.
+  const verdicts = new Map<number, ArrayLike<number>>();
+  for (const e of eps) {
+    const r = scope(() => attackBatch(model, imagesToFloat(uploadImagesU8(images, shape), shape), tensor(labels), resolveAttack({ ...settings, eps: e })));
+    verdicts.set(e, await r.correct.toArray());
+    Object.values(r).forEach((t) => t.dispose());
+  }
+  const inUse = runtime().pool.snapshot().inUseBytes;
+  for (const batchSize of [16, 5]) {
+    const skip = await robustnessCurve(model, data, { ...settings, eps, batchSize, examples: 6 });
+    const every = await robustnessCurve(model, data, { ...settings, eps, batchSize, skipBroken: false });
+    assert.is(runtime().pool.snapshot().inUseBytes, inUse, 'GPU memory leaked');
+    for (const [k, e] of eps.entries()) {
+      const survived = (n: number) => eps.filter((f) => f <= e).every((f) => verdicts.get(f)![n] === 1);
+      const expected = Array.from({ length: N }, (_, n) => n).filter(survived).length;
+      assert.is(skip.points[k].correct, expected, `batch ${batchSize}, ε ${e}, skipping broken images`);
+      assert.is(every.points[k].correct, Array.from(verdicts.get(e)!).reduce((s, v) => s + v, 0), `batch ${batchSize}, ε ${e}, every image`);
+      assert.is(skip.points[k].eps, e);
+    }
+    assert.is(skip.cleanAccuracy, 12 / 16);
+    if (batchSize === 16) console.log(`  tiny model, L∞ PGD-3 over ε ${eps.join(', ')}: ${skip.points.map((p) => p.correct).join(', ')} of ${N} survive, ${every.points.map((p) => p.correct).join(', ')} attacked one ε at a time`);
+    assert.ok(skip.points[0].correct < skip.points[4].correct && skip.points[4].correct < 12, 'the attacks break some images and not others');
+    // Examples: inside the largest ball, and misclassified exactly when some attack broke them.
+    const ex = skip.examples!;
+    assert.is(ex.eps, 0.3);
+    const slots = pickExamples(labels, 6);
+    slots.forEach((n, slot) => {
+      for (let i = 0; i < pixels; i++) {
+        assert.is(ex.clean[slot * pixels + i], Math.fround(images[n * pixels + i] / 255));
+        assert.ok(Math.abs(ex.adversarial[slot * pixels + i] - ex.clean[slot * pixels + i]) <= 0.3 + 1e-6, `example ${slot} leaves the ball`);
+      }
+      const broken = eps.some((f) => verdicts.get(f)![n] === 0);
+      assert.is(ex.adversarialPredicted[slot] !== labels[n], broken, `example ${slot} (sample ${n})`);
+      assert.is(ex.cleanPredicted[slot], predicted[n]);
+    });
   }
   model.dispose();
 });

@@ -30,6 +30,7 @@ export const attackOptions: Record<string, OptionSpec> = {
   'step-size': { type: 'string', metavar: 'S', description: 'step per iteration: absolute (0.5/255) or relative to ε (eps/4, 0.1*eps) (default eps/4 for linf, 2.5*eps/steps for l2)' },
   restarts: { type: 'number', integer: true, min: 1, default: 1, description: 'PGD runs per image; an image counts as robust only if every run fails' },
   'random-start': { type: 'boolean', default: true, description: 'start each run at a uniform random point of the ε-ball (--no-random-start: at the clean image)' },
+  'skip-broken': { type: 'boolean', default: true, description: 'attack at each ε only the images no smaller ε (nor the clean image) broke: a broken image stays broken in every larger ball (--no-skip-broken: attack every image at every ε on its own)' },
   fgsm: { type: 'boolean', default: false, description: 'FGSM instead of PGD: one step of size ε from the clean image (L2: along the normalised gradient; no restarts or random start); writes attack-fgsm-<norm>.*' },
   limit: { type: 'number', integer: true, min: 1, metavar: 'N', description: 'attack a fixed random subset of N test images' },
   'batch-size': { type: 'number', integer: true, min: 1, default: 128, description: 'images attacked at once' },
@@ -64,7 +65,7 @@ export async function attackCommand(argv: string[]): Promise<void> {
   const eps = [...new Set(grid)].sort((a, b) => a - b);
   const steps = args.steps as number;
   const stepSize = args['step-size'] === undefined ? undefined : parseStepSize(args['step-size'] as string);
-  const settings = { norm, steps, stepSize, restarts: args.restarts as number, randomStart: args['random-start'] as boolean, fgsm: args.fgsm as boolean };
+  const settings = { norm, steps, stepSize, restarts: args.restarts as number, randomStart: args['random-start'] as boolean, fgsm: args.fgsm as boolean, skipBroken: args['skip-broken'] as boolean };
   try {
     for (const e of eps) resolveAttack({ ...settings, eps: e });
   } catch (error) {
@@ -104,7 +105,10 @@ export async function attackCommand(argv: string[]): Promise<void> {
       loss: 'cross-entropy of the true label',
       mode: 'eval (batch-norm running statistics)',
       space: '[0, 1] pixels; every step projects onto the ε-ball, then clamps to [0, 1]',
-      robust: 'correct at the clean image and at the end of every restart',
+      skipBroken: settings.skipBroken,
+      robust: settings.skipBroken
+        ? 'correct at the clean image and at the end of every restart at this ε and at every smaller ε of the grid (an image broken at a smaller ε is not attacked again: the example that broke it lies in every larger ball)'
+        : 'correct at the clean image and at the end of every restart at this ε',
     },
     samples: curve.samples,
     cleanAccuracy: curve.cleanAccuracy,
