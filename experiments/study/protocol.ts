@@ -17,7 +17,8 @@ export interface StudyProtocol {
   /** `sweep`/`train` options (without --alphas, --seeds, --out). */
   train: Record<string, string | number>;
   corruptions: { corruptions: string; severities: number[]; images: number };
-  attacks: { norm: 'linf' | 'l2'; eps: string; steps: number; images: number }[];
+  /** skipBroken: attack at each ε only the images that survived the smaller ones (attack --skip-broken). */
+  attacks: { norm: 'linf' | 'l2'; eps: string; steps: number; images: number; skipBroken: boolean }[];
   dimensionality: { samples: number; corruptions: string; severities: number[]; norm: 'linf' | 'l2'; eps: string; steps: number };
   gradients: { samples: number; units: number };
   /** The `train` options each robust regime adds to `train` (study --regimes); standard adds none. */
@@ -38,8 +39,8 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
     train: { model: 'resnet20', epochs: 2, 'batch-size': 64, lr: 0.1, schedule: 'cosine', 'limit-train': 3072, 'limit-test': 500, 'log-every': 8 },
     corruptions: { corruptions: 'benchmark', severities: [1, 2, 3, 4, 5], images: 100 },
     attacks: [
-      { norm: 'linf', eps: '0,0.05,0.1,0.15,0.2', steps: 10, images: 100 },
-      { norm: 'l2', eps: '0,0.5,1,1.5,2', steps: 10, images: 100 },
+      { norm: 'linf', eps: '0,0.05,0.1,0.15,0.2', steps: 10, images: 100, skipBroken: true },
+      { norm: 'l2', eps: '0,0.5,1,1.5,2', steps: 10, images: 100, skipBroken: true },
     ],
     dimensionality: { samples: 100, corruptions: 'benchmark', severities: [3], norm: 'linf', eps: '0.1', steps: 10 },
     gradients: { samples: 24, units: 8 },
@@ -55,8 +56,8 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
     train: { model: 'resnet20', epochs: 200, 'batch-size': 128, lr: 0.1, schedule: 'step' },
     corruptions: { corruptions: 'benchmark', severities: [1, 2, 3, 4, 5], images: 10_000 },
     attacks: [
-      { norm: 'linf', eps: '0,0.25/255,0.5/255,1/255,2/255,4/255,8/255', steps: 20, images: 1000 },
-      { norm: 'l2', eps: '0,0.05,0.1,0.25,0.5,1', steps: 20, images: 1000 },
+      { norm: 'linf', eps: '0,0.25/255,0.5/255,1/255,2/255,4/255,8/255', steps: 20, images: 1000, skipBroken: true },
+      { norm: 'l2', eps: '0,0.05,0.1,0.25,0.5,1', steps: 20, images: 1000, skipBroken: true },
     ],
     dimensionality: { samples: 500, corruptions: 'benchmark', severities: [3], norm: 'linf', eps: '1/255,4/255', steps: 10 },
     gradients: { samples: 256, units: 16 },
@@ -70,8 +71,8 @@ export const PROTOCOLS: Record<DatasetName, StudyProtocol> = {
     train: { model: 'resnet18', epochs: 90, 'batch-size': 256, lr: 0.1, schedule: 'step' },
     corruptions: { corruptions: 'benchmark', severities: [1, 2, 3, 4, 5], images: 10_000 },
     attacks: [
-      { norm: 'linf', eps: '0,0.25/255,0.5/255,1/255,2/255,4/255,8/255', steps: 20, images: 1000 },
-      { norm: 'l2', eps: '0,0.05,0.1,0.25,0.5,1', steps: 20, images: 1000 },
+      { norm: 'linf', eps: '0,0.25/255,0.5/255,1/255,2/255,4/255,8/255', steps: 20, images: 1000, skipBroken: true },
+      { norm: 'l2', eps: '0,0.05,0.1,0.25,0.5,1', steps: 20, images: 1000, skipBroken: true },
     ],
     dimensionality: { samples: 500, corruptions: 'benchmark', severities: [3], norm: 'linf', eps: '1/255,4/255', steps: 10 },
     gradients: { samples: 128, units: 16 },
@@ -108,7 +109,7 @@ export function measurementsFor(checkpoint: string, { protocol, corruptionSource
     },
     ...protocol.attacks.map((a): Measurement => ({
       stage: `attack-${a.norm}`, file: `attack-${a.norm}.json`, command: 'attack',
-      argv: [...common, '--norm', a.norm, '--eps', a.eps, '--steps', String(a.steps), '--limit', String(a.images), '--batch-size', String(Math.min(a.images, 128)), '--examples', '4'],
+      argv: [...common, '--norm', a.norm, '--eps', a.eps, '--steps', String(a.steps), '--limit', String(a.images), '--batch-size', String(Math.min(a.images, 128)), a.skipBroken ? '--skip-broken' : '--no-skip-broken', '--examples', '4'],
     })),
     {
       stage: 'dimensionality', file: 'dimensionality.json', command: 'dimensionality',
