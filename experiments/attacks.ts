@@ -204,9 +204,9 @@ export interface CurveOptions extends Omit<AttackOptions, 'eps'> {
   /**
    * Attack at each ε only the images that survived every smaller ε of the grid (default true). An
    * image misclassified when clean, or by the attack at a smaller ε, is broken at every larger ε too:
-   * the example that broke it lies in every larger ball. This is the robust accuracy of the strongest
-   * attack run so far, never above the per-ε one, and it spares the attacks whose outcome is known.
-   * False attacks every image at every ε on its own.
+   * the example that broke it lies in every larger ball. So an image is robust at ε only if no attack
+   * up to ε broke it, and the attacks whose outcome is known are not run. False attacks every image
+   * at every ε on its own.
    */
   skipBroken?: boolean;
   /** Keep this many examples of the attack at the largest ε (one per class first, in dataset order; see pickExamples). */
