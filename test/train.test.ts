@@ -70,6 +70,22 @@ test('a run directory is never silently reused or mixed', async () => {
   } catch (e) {
     assert.match(String(e), /different configuration:\n {2}lr: 0.05 in the run vs 0.2 now/);
   }
+  // The K-split policy orders sums as the tile does: a run started under another one is refused.
+  const recorded = JSON.parse(await store.readText('config.json'));
+  const target = recorded.config.gemmSplitTarget;
+  assert.ok(target === 1024 || target === 4096, `recorded split target ${target}`);
+  recorded.config.gemmSplitTarget = target * 2;
+  await store.write('config.json', JSON.stringify(recorded));
+  try {
+    await train({ ...config, epochs: 1 }, { ...io, resume: true });
+    assert.unreachable('mixed split policies');
+  } catch (e) {
+    assert.match(String(e), new RegExp(`different configuration:\\n {2}gemmSplitTarget: ${target * 2} in the run vs ${target} now`));
+  }
+  // A run recorded before the policy was recorded resumes.
+  delete recorded.config.gemmSplitTarget;
+  await store.write('config.json', JSON.stringify(recorded));
+  (await train({ ...config, epochs: 1 }, { ...io, resume: true })).model.dispose();
 });
 
 test('learning-rate schedules', () => {

@@ -139,10 +139,15 @@ function tileFor(M: number, N: number, registersOnly: boolean): { tm: number; tn
   return { tm: M >= rows ? rows : 4, tn, shared: false };
 }
 
+/** Threads below which a GEMM splits K on this adapter: with the tile, it fixes the order of summation. */
+export function gemmSplitTarget(): number {
+  return gpu().info.cpu ? CPU_TARGET_THREADS : TARGET_THREADS;
+}
+
 export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true, registersOnly = false): GemmTiling {
   const { tm, tn, shared } = tileFor(M, N, registersOnly);
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
-  const target = gpu().info.cpu ? CPU_TARGET_THREADS : TARGET_THREADS;
+  const target = gemmSplitTarget();
   let splits = 1;
   if (allowSplit && threads < target && K >= 2 * MIN_K_PER_SPLIT) {
     splits = Math.min(Math.ceil(target / threads), Math.floor(K / MIN_K_PER_SPLIT));
