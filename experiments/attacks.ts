@@ -181,15 +181,21 @@ export function attackBatch(model: Classifier, clean: Tensor, labels: Tensor, at
         // Submit each step as it is recorded so the GPU works while the next one is encoded.
         runtime().flush();
       }
-      const { correct } = classify(x);
+      // Samples still correct take this restart's end point; the others keep their misclassified one.
       const nextBest = selectSamples(bestCorrect, x, best);
-      const nextCorrect = mulRaw(bestCorrect, correct);
-      [best, bestCorrect, x, correct].forEach((t) => t.dispose());
+      [best, x].forEach((t) => t.dispose());
       best = nextBest;
+      if (r === attack.restarts - 1) break;
+      const nextCorrect = mulRaw(bestCorrect, classify(best).correct);
+      bestCorrect.dispose();
       bestCorrect = nextCorrect;
     }
-    const { predicted } = classify(best);
-    return { adversarial: best, correct: bestCorrect, predicted, cleanCorrect: cleanResult.correct, cleanPredicted: cleanResult.predicted };
+    // One pass gives the verdict and the prediction: a kept misclassified example classifies as
+    // wrong again (each row's logits depend on that row alone), so this equals
+    // "correct before this restart and at its end point".
+    const { correct, predicted } = classify(best);
+    bestCorrect.dispose();
+    return { adversarial: best, correct, predicted, cleanCorrect: cleanResult.correct, cleanPredicted: cleanResult.predicted };
   }));
 }
 
