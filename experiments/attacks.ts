@@ -154,20 +154,28 @@ export function randomStart(clean: Tensor, attack: Pick<Attack, 'norm' | 'eps'>,
   return projectedStep(clean, z, clean, { norm, eps, stepSize: 1, mode: 'unit', scale: radius });
 }
 
+/** How the model classifies a batch's clean images, when the caller already knows (f32 [N] 1/0, i32 [N]). */
+export interface CleanClassification {
+  correct: Tensor;
+  predicted: Tensor;
+}
+
 /**
  * Attacks one batch (clean: [N, H, W, C] in [0, 1], labels i32 [N]); records GPU work only.
  *
  * Worst case over restarts, starting from the clean point: a sample misclassified when clean keeps
  * its clean image; otherwise each restart's end point replaces the kept one until a restart
  * misclassifies the sample, whose example is then kept. So `correct` is 1 exactly for samples that
- * every restart failed to flip. ε = 0 returns the clean images themselves.
+ * every restart failed to flip. ε = 0 returns the clean images themselves. `known` spares the
+ * forward pass that classifies the clean images.
  */
-export function attackBatch(model: Classifier, clean: Tensor, labels: Tensor, attack: Attack, generator: Generator = defaultGenerator): BatchAttackResult {
+export function attackBatch(model: Classifier, clean: Tensor, labels: Tensor, attack: Attack, generator: Generator = defaultGenerator, known?: CleanClassification): BatchAttackResult {
   if (clean.rank !== 4 || labels.rank !== 1 || labels.shape[0] !== clean.shape[0]) throw new Error(`attack: expected images [N, H, W, C] and labels [N], got ${clean.describe()} and ${labels.describe()}`);
+  const N = clean.shape[0];
+  if (known && (known.correct.rank !== 1 || known.correct.shape[0] !== N || known.predicted.rank !== 1 || known.predicted.shape[0] !== N)) throw new Error(`attack: the known clean classification must be [${N}], got ${known.correct.describe()} and ${known.predicted.describe()}`);
   return withFrozenModel(model, () => scope(() => {
-    const N = clean.shape[0];
     const classify = (x: Tensor) => noGrad(() => scope(() => predictions(model.forward(x).logits, labels)));
-    const cleanResult = classify(clean);
+    const cleanResult = known ? { correct: known.correct.view([N]), predicted: known.predicted.view([N]) } : classify(clean);
     if (attack.eps === 0) return { adversarial: clean.view(clean.shape), correct: cleanResult.correct, predicted: cleanResult.predicted, cleanCorrect: cleanResult.correct.view([N]), cleanPredicted: cleanResult.predicted.view([N]) };
     const mode = attack.norm === 'linf' ? 'sign' : 'unit';
     let best = clean.view(clean.shape);
@@ -353,8 +361,9 @@ export async function robustnessCurve(model: Classifier, data: ImageDataset, opt
       else if (targets.length > 0) {
         const rows = pickRows(batch.images, batch.labels, targets, pixels);
         const watched = slots.filter(([, n]) => targets.includes(n));
+        const known = { correct: tensor(Float32Array.from(targets, (n) => clean.ok[n])), predicted: tensor(Int32Array.from(targets, (n) => clean.predicted[n])) };
         const result = scope(() => {
-          const r = attackBatch(model, upload(rows, targets.length), tensor(rows.labels), attack, generators[e]);
+          const r = attackBatch(model, upload(rows, targets.length), tensor(rows.labels), attack, generators[e], known);
           const keep = watched.length > 0 && (skipBroken || e === largest);
           if (!keep) r.adversarial.dispose();
           [r.cleanCorrect, r.cleanPredicted].forEach((t) => t.dispose());
@@ -373,6 +382,7 @@ export async function robustnessCurve(model: Classifier, data: ImageDataset, opt
           }
         }
         Object.values(result).forEach((t) => t?.dispose());
+        Object.values(known).forEach((t) => t.dispose());
       }
       correct[e] += survivors.length;
       if (skipBroken) alive = survivors;

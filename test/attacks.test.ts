@@ -170,6 +170,7 @@ test('robustness curve: skipping broken images gives, exactly, the images no att
     verdicts.set(e, await r.correct.toArray());
     Object.values(r).forEach((t) => t.dispose());
   }
+  assert.throws(() => scope(() => attackBatch(model, imagesToFloat(uploadImagesU8(images, shape), shape), tensor(labels), resolveAttack({ ...settings, eps: 0.1 }), undefined, { correct: tensor(new Float32Array(N - 1)), predicted: tensor(new Int32Array(N)) })), /known clean classification must be \[16\]/);
   const inUse = runtime().pool.snapshot().inUseBytes;
   for (const batchSize of [16, 5]) {
     const skip = await robustnessCurve(model, data, { ...settings, eps, batchSize, examples: 6 });
