@@ -63,7 +63,7 @@ export interface TileShape {
 
 /** What a short autotune tries (experiments/autotune.ts); 4×32 register blocking is the default. */
 export const TILE_CANDIDATES: readonly TileShape[] = [
-  { tm: 4, tn: 32 }, { tm: 8, tn: 16 }, { tm: 4, tn: 16 }, { tm: 8, tn: 8 }, { tm: 4, tn: 8 }, { tm: 16, tn: 8 }, { tm: 4, tn: 4 },
+  { tm: 4, tn: 32 }, { tm: 4, tn: 64 }, { tm: 8, tn: 16 }, { tm: 4, tn: 16 }, { tm: 8, tn: 8 }, { tm: 4, tn: 8 }, { tm: 16, tn: 8 }, { tm: 4, tn: 4 },
   { tm: 4, tn: 4, shared: true }, { tm: 4, tn: 8, shared: true }, { tm: 8, tn: 8, shared: true },
 ];
 export const DEFAULT_TILE: TileShape = { tm: 4, tn: 32 };
