@@ -7,6 +7,7 @@ import { GpuError, gpu } from '../engine/device.js';
 import { augmentImages, imagesToFloat, uploadImagesU8 } from '../engine/ops/augment.js';
 import { addRaw, mulScalar, scaleRaw, sub } from '../engine/ops/elementwise.js';
 import { full } from '../engine/ops/fill.js';
+import { convTapWindow, setConvTapWindow } from '../engine/ops/conv.js';
 import { gemmSplitTarget, gemmTile } from '../engine/ops/gemm.js';
 import { crossEntropy, crossEntropyPerSample, predictions } from '../engine/ops/loss.js';
 import { Generator } from '../engine/ops/random.js';
@@ -320,11 +321,23 @@ export function trainingStep(model: ResNet, optimizer: SGD, batch: Pick<Batch, '
 }
 
 export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResult> {
+  // A resumed run may switch the convolutions' tap window to the order it started with; later work
+  // in this process gets the setting it had before.
+  const tapWindow = convTapWindow();
+  try {
+    return await trainRun(config, io);
+  } finally {
+    setConvTapWindow(tapWindow);
+  }
+}
+
+async function trainRun(config: TrainConfig, io: TrainIO): Promise<TrainResult> {
   validateConfig(config);
   const { store, train: trainData, test: testData } = io;
   const log = io.log ?? (() => {});
-  // The GEMM tile and K-split policy set the order of summation, so a resumed run must use the ones it started with.
-  const fullConfig = { ...config, ...robustTrainingRecord(config), numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), gemmSplitTarget: gemmSplitTarget(), ...io.describe };
+  // The GEMM tile, the K-split policy and the convolutions' tap window set the order of summation,
+  // so a resumed run must use the ones it started with.
+  const fullConfig = { ...config, ...robustTrainingRecord(config), numClasses: io.numClasses, trainSize: trainData.size, testSize: testData.size, gemmTile: gemmTile(), gemmSplitTarget: gemmSplitTarget(), convTapWindow: convTapWindow(), ...io.describe };
   const classNames = trainData.classNames ?? testData.classNames;
   const initGenerator = new Generator(config.seed, { stream: 0 });
   const augmentGenerator = new Generator(config.seed, { stream: 1 });
@@ -346,8 +359,12 @@ export async function train(config: TrainConfig, io: TrainIO): Promise<TrainResu
   if (hasCheckpoint || (await store.exists(CONFIG_FILE))) {
     if (!io.resume) throw new Error(`${store.location} already holds a run; pass --resume to continue it, or choose another --out`);
     const recorded = JSON.parse(await store.readText(CONFIG_FILE)).config as Record<string, unknown>;
+    // Runs recorded before the tap window existed summed with the plain gather; either way the
+    // resumed run continues in the order it started with.
+    setConvTapWindow(recorded.convTapWindow === true);
+    fullConfig.convTapWindow = convTapWindow();
     // A run recorded before the split policy was recorded resumes under the current one, as it always did.
-    const previous = { gemmSplitTarget: fullConfig.gemmSplitTarget, ...recorded, ...robustTrainingRecord(recorded as Pick<TrainConfig, 'adversarial' | 'augmentCorruptions'>) };
+    const previous = { gemmSplitTarget: fullConfig.gemmSplitTarget, ...recorded, convTapWindow: fullConfig.convTapWindow, ...robustTrainingRecord(recorded as Pick<TrainConfig, 'adversarial' | 'augmentCorruptions'>) };
     const diff = configDifferences(fullConfig, previous, ['adapter', 'version', 'dataDir']);
     if (diff.length > 0) throw new Error(`${store.location}: cannot resume a run with a different configuration:\n  ${diff.join('\n  ')}`);
   }

@@ -114,6 +114,78 @@ export function convForwardA(vec4: boolean, half = false): OperandReader {
   };
 }
 
+/**
+ * Forward A for stride 1 along the width, with K ordered (kh, ci/4, kw, ci%4) instead of (kh, kw, ci)
+ * and a sliding window over the taps. A lane's TM rows are TM consecutive pixels of one output row
+ * (Wo a multiple of TM), so the tap one to the right reads the same input row shifted by one pixel:
+ * the window keeps TM − 1 of its vec4s and loads one, instead of loading TM. A (kh, channel block)
+ * starts with a full load, so a K block of KW taps costs TM + KW − 1 loads instead of TM·KW. On CPU
+ * adapters every lane's load is a separate memory access, and these loads are much of a
+ * convolution's time when Cout is small. The weights must be read in the same K order
+ * (convTapMajorB). Needs Ci and Cout multiples of 4, sw = dw = 1.
+ */
+export function convForwardWindowA(tm: number, half = false): OperandReader {
+  const store = operandStorage('xbuf', true, half);
+  const vars = ['akwi', 'acb', 'akhi'];
+  const radices = ['params.KW', '(params.Ci / 4u)'];
+  const win = (t: number) => `awin${t}`;
+  const range = Array.from({ length: tm }, (_, t) => t);
+  return {
+    key: `cfW${tm}${store.key}`,
+    bindings: [store.binding],
+    uniforms: convUniforms,
+    kContiguous: true,
+    vec4: true,
+    functions: xLoad(true, store),
+    // Row 0 locates the window; the other rows are its neighbours along the output row.
+    outerSetup: (t, o) => (t > 0 ? '' : `${pixelRow(0, o, 'params.Ho', 'params.Wo')}
+    let ab0 = rn0 * params.H * params.W * params.Ci;
+    let ah0 = i32(ri0) * ${P('sh')} - ${P('ph')};
+    let aw0 = i32(rj0) - ${P('pw')};`),
+    kInit: (k) => `${carryInit(vars, radices, `(${k}) / 4u`)}
+    ${range.map((t) => `var ${win(t)} = vec4<f32>();`).join('\n    ')}`,
+    kSetup: (k) => `let akh = ah0 + i32(akhi) * ${P('dh')};
+      let akw = aw0 + i32(akwi);
+      let ac = acb * 4u;
+      if (akwi == 0u || ${k} == kBegin) {
+        ${range.slice(0, -1).map((t) => `${win(t)} = xLoad4(ab0, akh, akw + ${t}, ac);`).join('\n        ')}
+      } else {
+        ${range.slice(0, -1).map((t) => `${win(t)} = ${win(t + 1)};`).join('\n        ')}
+      }
+      ${win(tm - 1)} = xLoad4(ab0, akh, akw + ${tm - 1}, ac);`,
+    kNext: () => carryStep(vars, radices, '1u'),
+    load: () => {
+      throw new Error('convForwardWindowA reads vec4s only');
+    },
+    loadVec: (t) => win(t),
+  };
+}
+
+/** HWIO weights as B[k, co] with K ordered (kh, ci/4, kw, ci%4), the order of convForwardWindowA. */
+export function convTapMajorB(half = false): OperandReader {
+  const store = operandStorage('Bbuf', true, half);
+  const vars = ['bkwi', 'bcb', 'bkhi'];
+  const radices = ['params.KW', '(params.Ci / 4u)'];
+  return {
+    key: `ctB${store.key}`,
+    bindings: [store.binding],
+    functions: store.functions,
+    uniforms: convUniforms,
+    kContiguous: false,
+    vec4: true,
+    outerSetup: (t, o) => `let bs${t} = (${o}) / 4u;${t === 0 ? '\n    let bld4 = params.Co / 4u;' : ''}`,
+    kInit: (k) => carryInit(vars, radices, `(${k}) / 4u`),
+    // W's row (kh, kw, ci) for the block's first channel; the block's 4 rows follow it.
+    kSetup: () => `let brow = (bkhi * params.KW + bkwi) * params.Ci + bcb * 4u;`,
+    kNext: () => carryStep(vars, radices, '1u'),
+    load: () => {
+      throw new Error('convTapMajorB reads vec4s only');
+    },
+    loadVec: (t, kk) => store.vecAt(`bs${t} + (brow + ${kk}u) * bld4`),
+    loadVecDynamic: (t, kk) => store.vecAt(`min(n0 + 4u * ${t}, params.N - 4u) / 4u + (brow + ${kk}) * bld4`),
+  };
+}
+
 /** Forward B and weight-gradient B: a plain [K, Cout] row-major matrix (HWIO weights, or dy). */
 export function convMatrixB(vec4: boolean, half = false) {
   return matrixReader('B', false, vec4, half);

@@ -1,15 +1,46 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d } from '../engine/ops/conv.js';
+import { conv2d, conv2dForwardRaw, convGeometry, setConvTapWindow } from '../engine/ops/conv.js';
+import { chooseTiling } from '../engine/ops/gemm.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
 import { convCases, convResidualCases } from './cases/conv.js';
 import { gradCheck, randn, setupGpu } from './helpers.js';
+import { conv2dRef } from './reference/conv.js';
+import { dotBound } from './cases/util.js';
 
 test.before(setupGpu);
 
 // The reference comparisons are shared cases (test/cases/conv.ts, also run by the page's test mode).
 for (const c of [...convCases, ...convResidualCases]) test(c.name, async () => void (await runCase(c)));
+
+test('the forward tap window sums in another order than the plain gather, and both agree with the reference', async () => {
+  // K = (kh, kw, ci) with the plain gather, (kh, ci/4, kw, ci%4) with the window: with two channel
+  // blocks the orders differ, so outputs that differ at rounding level show the window ran.
+  for (const [N, H, Ci, Co] of [[3, 8, 16, 16], [1, 4, 64, 8]]) {
+    const s = { N, H, W: H, Ci, Co, KH: 3, KW: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1 };
+    const x = randn(N * H * H * Ci, Ci);
+    const w = randn(9 * Ci * Co, Co);
+    const [tx, tw] = [tensor(x, [N, H, H, Ci]), tensor(w, [3, 3, Ci, Co])];
+    const ref = conv2dRef(x, w, s);
+    const bound = dotBound(9 * Ci + chooseTiling(N * H * H, Co, 9 * Ci, 1).splits, ref.absSum);
+    const outputs: Float32Array[] = [];
+    try {
+      for (const window of [false, true]) {
+        setConvTapWindow(window);
+        const y = conv2dForwardRaw(tx, tw, convGeometry(tx, tw, { padding: 1 }));
+        const got = (await y.toArray()) as Float32Array;
+        y.dispose();
+        got.forEach((v, i) => assert.ok(Math.abs(v - ref.value[i]) <= bound(i), `${window ? 'window' : 'plain'} [${N},${H},${H},${Ci}]→${Co}: output ${i} is ${v}, expected ${ref.value[i]} ± ${bound(i)}`));
+        outputs.push(got);
+      }
+    } finally {
+      setConvTapWindow(true);
+    }
+    assert.ok(outputs[0].some((v, i) => v !== outputs[1][i]), `[${N},${H},${H},${Ci}]→${Co}: the window's outputs equal the plain gather's bit for bit, so it did not run`);
+    [tx, tw].forEach((t) => t.dispose());
+  }
+});
 
 test('conv2d with bias: forward and finite-difference gradients', async () => {
   const x = randn(2 * 5 * 5 * 3, 1);

@@ -10,6 +10,7 @@ import { MemoryStore } from '../experiments/io/store.js';
 import { NORMALIZATION } from '../experiments/models.js';
 import { learningRate, train, type TrainConfig } from '../experiments/train.js';
 import { setupGpu } from './helpers.js';
+import { convTapWindow, setConvTapWindow } from '../engine/ops/conv.js';
 
 test.before(setupGpu);
 
@@ -51,6 +52,29 @@ test('an interrupted run resumed from its mid-epoch checkpoint ends with bit-ide
   // The model file says how to feed the model: the dataset's normalisation, class count and names.
   const model = decodeCheckpoint(await whole.readBytes('model.safetensors'), 'model');
   assert.equal(model.interface, { ...NORMALIZATION.mnist, numClasses: 10, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] });
+});
+
+test('a run started without the convolutions\' tap window resumes in its own order, and the process keeps its setting', async () => {
+  const d = await data();
+  const io = { train: d.train, test: d.test, numClasses: 10 };
+  const short = { ...config, epochs: 1 };
+  const whole = new MemoryStore('plain-whole');
+  const parts = new MemoryStore('plain-parts');
+  setConvTapWindow(false);
+  try {
+    (await train(short, { ...io, store: whole })).model.dispose();
+    (await train(short, { ...io, store: parts, checkpointEvery: 1, stopAfterSteps: 2 })).model.dispose();
+  } finally {
+    setConvTapWindow(true);
+  }
+  const recorded = JSON.parse(await parts.readText('config.json'));
+  assert.is(recorded.config.convTapWindow, false);
+  // A run recorded before the window existed summed the plain way too.
+  delete recorded.config.convTapWindow;
+  await parts.write('config.json', JSON.stringify(recorded));
+  (await train(short, { ...io, store: parts, resume: true })).model.dispose();
+  assert.equal(await weights(parts), await weights(whole));
+  assert.is(convTapWindow(), true, 'the resumed run restored the process\'s setting');
 });
 
 test('a run directory is never silently reused or mixed', async () => {

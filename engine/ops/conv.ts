@@ -1,7 +1,8 @@
 // 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
-import { col2imProgram, col2imWorkgroups, convDataGradA, convDataGradB, convForwardA, convMatrixB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
+import { col2imProgram, col2imWorkgroups, convDataGradA, convDataGradB, convForwardA, convForwardWindowA, convMatrixB, convTapMajorB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
 import { record } from '../autograd.js';
+import type { OperandReader } from '../../shaders/gemm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { gemm } from './gemm.js';
 import { matmulRaw } from './matmul.js';
@@ -70,8 +71,30 @@ export interface ConvEpilogue {
   dtype?: 'f32' | 'f16';
 }
 
+let tapWindow = true;
+
+/**
+ * Turns the forward convolution's sliding tap window (convForwardWindowA) on or off: comparisons,
+ * adapters where it does not pay, and runs resumed under the order they started with (the window
+ * sums each output's taps in another order).
+ */
+export function setConvTapWindow(enabled: boolean): void {
+  tapWindow = enabled;
+}
+
+export function convTapWindow(): boolean {
+  return tapWindow;
+}
+
+/** The window's readers when a thread's rows are whole runs of an output row, stride 1 along the width. */
+function windowReaders(g: ConvGeometry, x: Tensor, w: Tensor): ((tm: number) => { a: OperandReader; b: OperandReader } | undefined) | undefined {
+  if (!tapWindow || g.sw !== 1 || g.dw !== 1 || g.Ci % 4 !== 0 || g.Co % 4 !== 0 || g.KW < 2) return undefined;
+  return (tm) => (g.Wo % tm === 0 ? { a: convForwardWindowA(tm, x.dtype === 'f16'), b: convTapMajorB(w.dtype === 'f16') } : undefined);
+}
+
 export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, residual, relu = false, dtype = 'f32' }: ConvEpilogue = {}): Tensor {
   const y = gemm({
+    forRowTile: windowReaders(g, x, w),
     M: g.N * g.Ho * g.Wo, N: g.Co, K: g.KH * g.KW * g.Ci,
     a: convForwardA(g.Ci % 4 === 0, x.dtype === 'f16'),
     b: convMatrixB(g.Co % 4 === 0, w.dtype === 'f16'),

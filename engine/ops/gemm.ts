@@ -28,6 +28,11 @@ export interface GemmProblem {
   output?: Tensor;
   /** Storage type of C (default f32); accumulation is f32 either way. */
   outDtype?: 'f32' | 'f16';
+  /**
+   * Readers specialised to the row tile a thread takes (register and subgroup modes only), used
+   * instead of a and b when this returns them: a convolution's sliding tap window.
+   */
+  forRowTile?: (tm: number) => { a: OperandReader; b: OperandReader } | undefined;
   label: string;
 }
 
@@ -207,7 +212,8 @@ export function gemm(p: GemmProblem): Tensor {
     full.dispose();
     return rounded;
   }
-  const program = gemmProgram({ a: p.a, b: p.b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, residual: fused && !!p.residual, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
+  const { a, b } = (!shared && p.forRowTile?.(tm)) || p;
+  const program = gemmProgram({ a, b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, residual: fused && !!p.residual, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
   const layout: GemmLayout = shared ? { mode: 'shared' } : sharing ? { mode: 'subgroup', workgroupSize: sharing.workgroupSize } : { mode: 'registers' };
   const out = p.output ?? empty([batches * splits * p.M * p.N], half ? 'f16' : 'f32');
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };

@@ -23,9 +23,14 @@ export const convShapes: ConvShape[] = [
   shape(1, 9, 9, 4, 4, 3, 2, 2, 2), // stride 2 with dilation 2: the general strided data-gradient gather
   shape(1, 8, 8, 5, 6, 3, 2, 1), // strided with channel counts off the vec4 grid (scalar phase path)
   shape(1, 5, 5, 4, 8, 1, 1, 1), // padding beyond the kernel's reach: data gradient by gather, not the flipped conv
+  // The forward's sliding tap window (stride 1 along the width, Wo a multiple of the row tile):
+  shape(1, 4, 4, 64, 8, 3, 1, 1), // so few rows that K splits, and chunks start in the middle of a tap group
+  shape(2, 6, 8, 8, 12, 3, 1, 2, 1, 5), // five taps across, padding 2
+  { N: 1, H: 9, W: 8, Ci: 8, Co: 8, KH: 3, KW: 3, sh: 2, sw: 1, ph: 2, pw: 1, dh: 2, dw: 1 }, // stride and dilation along the height only
 ];
 
-const fmt = (s: ConvShape) => `[${s.N},${s.H},${s.W},${s.Ci}]→${s.Co} k${s.KH}x${s.KW} s${s.sh} p${s.ph} d${s.dh}`;
+const both = (a: number, b: number) => (a === b ? `${a}` : `${a},${b}`);
+const fmt = (s: ConvShape) => `[${s.N},${s.H},${s.W},${s.Ci}]→${s.Co} k${s.KH}x${s.KW} s${both(s.sh, s.sw)} p${both(s.ph, s.pw)} d${both(s.dh, s.dw)}`;
 
 export const convCases: KernelCase[] = convShapes.map((s): KernelCase => ({
   suite: 'conv',
