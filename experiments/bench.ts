@@ -21,6 +21,7 @@ import { runtime } from '../engine/runtime.js';
 import { naiveBatchNorm, naiveConvDataGrad, naiveConvForward, naiveConvWeightGrad, naiveMatmul, naiveWorkgroups } from '../shaders/naive.js';
 import { resnet18, resnet20, type ResNet } from '../models/resnet.js';
 import { attackBatch, inputGradient, resolveAttack } from './attacks.js';
+import { gradientVariability } from './analysis/gradients.js';
 import { parseAdversarialSpec, describeAdversarial } from './robust/spec.js';
 import { trainingStep } from './train.js';
 import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './bench-tfjs.js';
@@ -105,7 +106,7 @@ async function time(work: () => Tensor | Tensor[] | void, warmup: number, iterat
 }
 
 const options: Record<string, OptionSpec> = {
-  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack,adversarial (and soak: 2,000 training steps, pool and RSS growth)', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack,adversarial' },
+  only: { type: 'string', description: 'comma-separated groups: matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack,adversarial,gradients (and soak: 2,000 training steps, pool and RSS growth)', default: 'matmul,conv,batchnorm,resnet20,resnet18,corruptions,attack,adversarial,gradients' },
   iterations: { type: 'number', integer: true, min: 1, description: 'timed iterations per measurement (median and min reported)', default: 5 },
   warmup: { type: 'number', integer: true, min: 1, description: 'warm-up iterations (the first is reported as compile time)', default: 2 },
   naive: { type: 'boolean', description: 'also time the naive reference shaders', default: true },
@@ -385,6 +386,27 @@ export async function main(argv: string[]): Promise<void> {
       model.dispose();
       opt.dispose();
     }
+  }
+
+  if (groups.has('gradients')) {
+    // Gradient variability of one network at the MNIST study's settings: an input gradient per
+    // (image, unit) pair, one backward per unit of each block output (experiments/analysis/gradients.ts).
+    const model = resnet20();
+    const [samples, units] = [24, 8];
+    const x = rand([samples, 32, 32, 3]).keep();
+    const names = model.layers.flat().map((_, i) => `block ${i}`);
+    const runs: { ms: number; dispatches: number }[] = [];
+    for (let i = 0; i < warmup + Math.max(2, Math.ceil(iterations / 2)); i++) {
+      const d0 = runtime().counters.dispatches;
+      const t0 = performance.now();
+      await gradientVariability(model, x, names, { batchSize: samples, unitsPerLayer: units });
+      runs.push({ ms: performance.now() - t0, dispatches: runtime().counters.dispatches - d0 });
+    }
+    const timed = runs.slice(warmup).map((r) => r.ms).sort((a, b) => a - b);
+    const t = { firstMs: runs[0].ms, medianMs: timed[Math.floor(timed.length / 2)], minMs: timed[0], dispatches: runs[warmup].dispatches, encodeMs: 0 };
+    add({ name: 'gradient variability', shape: `resnet20, ${samples} images × ${units} units × ${names.length} block outputs`, ...pick(t), imagesPerSecond: samples / (t.medianMs / 1000) });
+    model.dispose();
+    x.dispose();
   }
 
   if (groups.has('soak')) await soakRow(add);
