@@ -22,6 +22,7 @@ import { naiveBatchNorm, naiveConvDataGrad, naiveConvForward, naiveConvWeightGra
 import { resnet18, resnet20, type ResNet } from '../models/resnet.js';
 import { attackBatch, inputGradient, resolveAttack } from './attacks.js';
 import { gradientVariability } from './analysis/gradients.js';
+import { blockNames } from './selectivity.js';
 import { parseAdversarialSpec, describeAdversarial } from './robust/spec.js';
 import { trainingStep } from './train.js';
 import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './bench-tfjs.js';
@@ -81,14 +82,22 @@ interface Timing {
 }
 
 /** Times `work` (records GPU work, returns what to dispose) to GPU completion. */
-async function time(work: () => Tensor | Tensor[] | void, warmup: number, iterations: number): Promise<Timing> {
+function time(work: () => Tensor | Tensor[] | void, warmup: number, iterations: number): Promise<Timing> {
+  return timeAsync(async () => {
+    const out = scope(() => work());
+    await runtime().sync();
+    return () => [out ?? []].flat().forEach((t) => t.dispose());
+  }, warmup, iterations);
+}
+
+/** Times `run` (done when it resolves; it may return a clean-up that is left out of the time). */
+async function timeAsync(run: () => Promise<(() => void) | void>, warmup: number, iterations: number): Promise<Timing> {
   const once = async () => {
     const c0 = { ...runtime().counters };
     const t0 = performance.now();
-    const out = scope(() => work());
-    await runtime().sync();
+    const cleanUp = await run();
     const ms = performance.now() - t0;
-    for (const t of [out ?? []].flat()) t.dispose();
+    cleanUp?.();
     return { ms, dispatches: runtime().counters.dispatches - c0.dispatches, encodeMs: runtime().counters.encodeMs - c0.encodeMs };
   };
   const first = await once();
@@ -327,25 +336,13 @@ export async function main(argv: string[]): Promise<void> {
     const shape = `${batch}x32x32x3 severity 3`;
     for (const name of CORRUPTION_NAMES) {
       const corruption = CORRUPTIONS[name];
-      let t: Timing;
-      if (corruption.gpu) {
-        t = await time(() => corruption.apply(x, 3, ctx) as Tensor, warmup, iterations);
-      } else {
-        const once = async () => {
-          const t0 = performance.now();
+      const t = corruption.gpu
+        ? await time(() => corruption.apply(x, 3, ctx) as Tensor, warmup, iterations)
+        : await timeAsync(async () => {
           const out = await corruption.apply(x, 3, ctx);
           await runtime().sync();
-          const ms = performance.now() - t0;
-          out.dispose();
-          return ms;
-        };
-        const firstMs = await once();
-        for (let i = 1; i < warmup; i++) await once();
-        const runs: number[] = [];
-        for (let i = 0; i < Math.max(3, Math.ceil(iterations / 2)); i++) runs.push(await once());
-        runs.sort((a, b) => a - b);
-        t = { firstMs, medianMs: runs[Math.floor(runs.length / 2)], minMs: runs[0], dispatches: 0, encodeMs: 0 };
-      }
+          return () => out.dispose();
+        }, warmup, Math.max(3, Math.ceil(iterations / 2)));
       const note = !corruption.gpu ? ', on the CPU' : name === 'frost' && !frostDir ? ', procedural frost' : '';
       add({ name: `corrupt ${name}`, shape: `${shape}${note}`, ...pick(t), imagesPerSecond: batch / (t.medianMs / 1000) });
     }
@@ -394,16 +391,9 @@ export async function main(argv: string[]): Promise<void> {
     const model = resnet20();
     const [samples, units] = [24, 8];
     const x = rand([samples, 32, 32, 3]).keep();
-    const names = model.layers.flat().map((_, i) => `block ${i}`);
-    const runs: { ms: number; dispatches: number }[] = [];
-    for (let i = 0; i < warmup + Math.max(2, Math.ceil(iterations / 2)); i++) {
-      const d0 = runtime().counters.dispatches;
-      const t0 = performance.now();
-      await gradientVariability(model, x, names, { batchSize: samples, unitsPerLayer: units });
-      runs.push({ ms: performance.now() - t0, dispatches: runtime().counters.dispatches - d0 });
-    }
-    const timed = runs.slice(warmup).map((r) => r.ms).sort((a, b) => a - b);
-    const t = { firstMs: runs[0].ms, medianMs: timed[Math.floor(timed.length / 2)], minMs: timed[0], dispatches: runs[warmup].dispatches, encodeMs: 0 };
+    const names = blockNames(model);
+    // Its read-backs at the end wait for the GPU.
+    const t = await timeAsync(async () => void (await gradientVariability(model, x, names, { batchSize: samples, unitsPerLayer: units })), warmup, Math.max(2, Math.ceil(iterations / 2)));
     add({ name: 'gradient variability', shape: `resnet20, ${samples} images × ${units} units × ${names.length} block outputs`, ...pick(t), imagesPerSecond: samples / (t.medianMs / 1000) });
     model.dispose();
     x.dispose();

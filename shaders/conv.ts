@@ -115,6 +115,16 @@ export function convForwardA(vec4: boolean, half = false): OperandReader {
 }
 
 /**
+ * K over 4-wide blocks in the order (kh, ci/4, kw), carried as digits `${p}kwi`, `${p}cb`, `${p}khi`:
+ * the tap window's order (convForwardWindowA, convTapMajorB).
+ */
+function tapMajorCounter(p: string): Required<Pick<OperandReader, 'kInit' | 'kNext'>> {
+  const vars = [`${p}kwi`, `${p}cb`, `${p}khi`];
+  const radices = ['params.KW', '(params.Ci / 4u)'];
+  return { kInit: (k) => carryInit(vars, radices, `(${k}) / 4u`), kNext: () => carryStep(vars, radices, '1u') };
+}
+
+/**
  * Forward A for stride 1 along the width, with K ordered (kh, ci/4, kw, ci%4) instead of (kh, kw, ci)
  * and a sliding window over the taps. A lane's TM rows are TM consecutive pixels of one output row
  * (Wo a multiple of TM), so the tap one to the right reads the same input row shifted by one pixel:
@@ -126,8 +136,7 @@ export function convForwardA(vec4: boolean, half = false): OperandReader {
  */
 export function convForwardWindowA(tm: number, half = false): OperandReader {
   const store = operandStorage('xbuf', true, half);
-  const vars = ['akwi', 'acb', 'akhi'];
-  const radices = ['params.KW', '(params.Ci / 4u)'];
+  const counter = tapMajorCounter('a');
   const win = (t: number) => `awin${t}`;
   const range = Array.from({ length: tm }, (_, t) => t);
   return {
@@ -142,7 +151,7 @@ export function convForwardWindowA(tm: number, half = false): OperandReader {
     let ab0 = rn0 * params.H * params.W * params.Ci;
     let ah0 = i32(ri0) * ${P('sh')} - ${P('ph')};
     let aw0 = i32(rj0) - ${P('pw')};`),
-    kInit: (k) => `${carryInit(vars, radices, `(${k}) / 4u`)}
+    kInit: (k) => `${counter.kInit(k)}
     ${range.map((t) => `var ${win(t)} = vec4<f32>();`).join('\n    ')}`,
     kSetup: (k) => `let akh = ah0 + i32(akhi) * ${P('dh')};
       let akw = aw0 + i32(akwi);
@@ -153,7 +162,7 @@ export function convForwardWindowA(tm: number, half = false): OperandReader {
         ${range.slice(0, -1).map((t) => `${win(t)} = ${win(t + 1)};`).join('\n        ')}
       }
       ${win(tm - 1)} = xLoad4(ab0, akh, akw + ${tm - 1}, ac);`,
-    kNext: () => carryStep(vars, radices, '1u'),
+    kNext: counter.kNext,
     load: () => {
       throw new Error('convForwardWindowA reads vec4s only');
     },
@@ -164,8 +173,6 @@ export function convForwardWindowA(tm: number, half = false): OperandReader {
 /** HWIO weights as B[k, co] with K ordered (kh, ci/4, kw, ci%4), the order of convForwardWindowA. */
 export function convTapMajorB(half = false): OperandReader {
   const store = operandStorage('Bbuf', true, half);
-  const vars = ['bkwi', 'bcb', 'bkhi'];
-  const radices = ['params.KW', '(params.Ci / 4u)'];
   return {
     key: `ctB${store.key}`,
     bindings: [store.binding],
@@ -174,10 +181,9 @@ export function convTapMajorB(half = false): OperandReader {
     kContiguous: false,
     vec4: true,
     outerSetup: (t, o) => `let bs${t} = (${o}) / 4u;${t === 0 ? '\n    let bld4 = params.Co / 4u;' : ''}`,
-    kInit: (k) => carryInit(vars, radices, `(${k}) / 4u`),
+    ...tapMajorCounter('b'),
     // W's row (kh, kw, ci) for the block's first channel; the block's 4 rows follow it.
     kSetup: () => `let brow = (bkhi * params.KW + bkwi) * params.Ci + bcb * 4u;`,
-    kNext: () => carryStep(vars, radices, '1u'),
     load: () => {
       throw new Error('convTapMajorB reads vec4s only');
     },
