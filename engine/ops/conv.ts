@@ -186,7 +186,7 @@ function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
 export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const dw = gemm({
     M: g.KH * g.KW * g.Ci, N: g.Co, K: g.N * g.Ho * g.Wo,
-    a: convWeightGradA(g.Ci % 4 === 0),
+    a: convWeightGradA(g.Ci % 4 === 0, g.Wo % 4 === 0),
     b: convMatrixB(g.Co % 4 === 0),
     inputs: { xbuf: x, Bbuf: dy },
     uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },
