@@ -4,7 +4,7 @@ import { bnApplyGrad, bnEvalStats, bnFold, bnFinalizeGrad, bnFinalizeStats, bnPa
 import { record } from '../autograd.js';
 import { runtime } from '../runtime.js';
 import { assertDType, empty, type Tensor } from '../tensor.js';
-import { mapRaw } from './elementwise.js';
+import { mapRaw, reluGradOfSumRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
 
 const RELU_MASK = { name: 'relu_mask', arity: 2 as const, expr: 'select(T(0.0), a, b > T(0.0))' };
@@ -115,11 +115,12 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   }
   const y = affine(x, stats, C, 2, 3, label, relu, residual);
   const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
-  const result = record(op, inputs, y, relu ? [x, stats, y] : [x, stats], (dyOut, [sx, sstats, syOut]) => {
-    // With a residual, the ReLU's mask is applied once here: the residual and the normalised branch
-    // both take the masked gradient. Without one, the backward kernels apply it as they read dy.
-    const dy = residual && syOut ? mapRaw(RELU_MASK, [dyOut, syOut]) : dyOut;
-    const sy = residual ? undefined : syOut;
+  // With a residual and ReLU (a block's output, which usually feeds two consumers), a prologue sums
+  // the incoming gradients and masks them in one pass: the residual and the normalised branch both
+  // take the masked gradient. With ReLU alone, the backward kernels apply the mask as they read dy.
+  const maskFirst = !!residual && relu;
+  const result = record(op, inputs, y, relu ? [x, stats, y] : [x, stats], (dy, [sx, sstats, syOut]) => {
+    const sy = maskFirst ? undefined : syOut;
     const dres = residual?.requiresGrad ? dy.view(dy.shape) : null;
     const grads = ((): (Tensor | null)[] => {
       const evalDx = () => {
@@ -144,9 +145,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
       }
       return [dx, dg, db];
     })();
-    if (dy !== dyOut) dy.dispose();
     return residual ? [...grads, dres] : grads;
-  });
+  }, maskFirst ? (incoming, [, , sy]) => reluGradOfSumRaw(incoming, sy) : undefined);
   stats.dispose();
   return result;
 }
