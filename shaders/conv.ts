@@ -325,6 +325,53 @@ export function convWeightGradA(vec4: boolean, rowAligned = false): OperandReade
   };
 }
 
+/**
+ * Weight-gradient A with a sliding window over the pixels, for stride and dilation 1 along the width.
+ * Rows are ordered (kh, ci/4, kw, ci%4) instead of (kh, kw, ci) and a lane takes the 4·KW rows of
+ * one (kh, channel block): all KW taps of a kernel row for 4 channels. Tap kw at output pixel wo
+ * reads input column wo + kw − pw, which tap kw + 1 read at pixel wo − 1, so across a K block of 4
+ * pixels of one output row (Wo a multiple of 4) the lane needs KW + 3 input vec4s, and the block
+ * before already loaded KW − 1 of them: 4 loads per block instead of 4·KW, and KW + 3 at the start
+ * of each row or K chunk. Each lane's load is a separate memory access on CPU adapters, where these
+ * loads were most of a small-channel weight gradient's time. The output comes out in the reordered
+ * rows (the caller permutes them back to HWIO). Needs Ci a multiple of 4.
+ */
+export function convWeightGradWindowA(KW: number): OperandReader {
+  const xStore = operandStorage('xbuf', true, false);
+  const size = KW + 3;
+  const win = (i: number) => `awin${i}`;
+  const loadAt = (i: number) => `${win(i)} = xLoad4(akb, akh, akw + ${i}, ac);`;
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+  return {
+    key: `cwW${KW}`,
+    bindings: [xStore.binding],
+    uniforms: convUniforms,
+    kContiguous: false,
+    vec4: true,
+    functions: xLoad(true, xStore),
+    // Slot t is tap kw = t of the lane's group (rows m0 + 4t .. m0 + 4t + 3); group g = m0 / (4·KW).
+    outerSetup: (t, o) => t > 0 ? '' : `let ag = (${o}) / ${4 * KW}u;
+    let ac = (ag % (params.Ci / 4u)) * 4u;
+    let ah = i32(ag / (params.Ci / 4u)) * ${P('dh')} - ${P('ph')};`,
+    kInit: (k) => `${carryInit(['pwo', 'pho', 'pn'], ['params.Wo', 'params.Ho'], k)}
+    ${range(0, size).map((i) => `var ${win(i)} = vec4<f32>();`).join('\n    ')}`,
+    kSetup: (k) => `let akb = pn * params.H * params.W * params.Ci;
+      let akh = i32(pho * params.sh) + ah;
+      let akw = i32(pwo) - ${P('pw')};
+      if (pwo == 0u || ${k} == kBegin) {
+        ${range(0, size).map(loadAt).join('\n        ')}
+      } else {
+        ${range(0, KW - 1).map((i) => `${win(i)} = ${win(i + 4)};`).join('\n        ')}
+        ${range(KW - 1, size).map(loadAt).join('\n        ')}
+      }`,
+    kNext: () => carryStep(['pwo', 'pho', 'pn'], ['params.Wo', 'params.Ho'], '4u'),
+    load: () => {
+      throw new Error('convWeightGradWindowA reads vec4s only');
+    },
+    loadVec: (t, kk) => win(t + kk),
+  };
+}
+
 // ---- strided data gradient by sub-pixel phases ----------------------------------------------------
 // With stride s > 1 only the taps with (h + ph − kh) ≡ 0 (mod s) reach an input row h, so the plain
 // data-gradient gather wastes (s²−1)/s² of its loads on zeros. Splitting the input pixels by phase

@@ -1,10 +1,11 @@
 // 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
-import { col2imProgram, col2imWorkgroups, convDataGradA, convDataGradB, convForwardA, convForwardWindowA, convMatrixB, convTapMajorB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, phaseRowOffset } from '../../shaders/conv.js';
+import { col2imProgram, col2imWorkgroups, convDataGradA, convDataGradB, convForwardA, convForwardWindowA, convMatrixB, convTapMajorB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, convWeightGradWindowA, phaseRowOffset } from '../../shaders/conv.js';
 import { record } from '../autograd.js';
 import type { OperandReader } from '../../shaders/gemm.js';
+import { gpu } from '../device.js';
 import { empty, type Tensor } from '../tensor.js';
-import { gemm } from './gemm.js';
+import { chooseTiling, gemm, gemmTile } from './gemm.js';
 import { matmulRaw } from './matmul.js';
 import { reduceRaw } from './reduce.js';
 import { reluGradOfSumRaw } from './elementwise.js';
@@ -74,9 +75,10 @@ export interface ConvEpilogue {
 let tapWindow = true;
 
 /**
- * Turns the forward convolution's sliding tap window (convForwardWindowA) on or off: comparisons,
- * adapters where it does not pay, and runs resumed under the order they started with (the window
- * sums each output's taps in another order).
+ * Turns the convolutions' sliding tap windows on or off: the forward's (convForwardWindowA, also
+ * taken by stride-1 data gradients) and the weight gradient's (convWeightGradWindowA, CPU adapters).
+ * For comparisons, adapters where they do not pay, and runs resumed under the order they started
+ * with (the windows sum in another order).
  */
 export function setConvTapWindow(enabled: boolean): void {
   tapWindow = enabled;
@@ -184,6 +186,7 @@ function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
 }
 
 export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  if (weightGradWindow(g)) return weightGradByWindow(x, dy, g);
   const dw = gemm({
     M: g.KH * g.KW * g.Ci, N: g.Co, K: g.N * g.Ho * g.Wo,
     a: convWeightGradA(g.Ci % 4 === 0, g.Wo % 4 === 0),
@@ -194,6 +197,43 @@ export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Ten
   });
   const out = dw.view([g.KH, g.KW, g.Ci, g.Co]);
   dw.dispose();
+  return out;
+}
+
+/**
+ * Whether the weight gradient takes the tap window (convWeightGradWindowA): stride and dilation 1
+ * along the width, 2 to 4 taps across, channels and Wo multiples of 4, register tiles, and a CPU
+ * adapter. A lane then holds 4·KW rows by up to 32 columns of C (384 accumulators at KW = 3): CPU
+ * adapters spill them to cache cheaply and gain from every load saved, while on a GPU that many
+ * registers would cost most of its occupancy, and its loads are coalesced anyway.
+ */
+function weightGradWindow(g: ConvGeometry): boolean {
+  return tapWindow && gpu().info.cpu && !gemmTile().shared && g.sw === 1 && g.dw === 1 && g.KW >= 2 && g.KW <= 4 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.Wo % 4 === 0;
+}
+
+// A lane of the window takes all KW taps of its kernel row; 32 columns measured fastest on llvmpipe
+// (16 and 64 were 10–50% slower at 32 and 64 channels).
+const weightGradWindowTile = (g: ConvGeometry) => ({ tm: 4 * g.KW, tn: Math.min(32, g.Co) });
+
+/** How many K chunks the weight gradient's GEMM sums separately (the depth of its sums, for error bounds). */
+export function conv2dWeightGradSplits(g: ConvGeometry): number {
+  return chooseTiling(g.KH * g.KW * g.Ci, g.Co, g.N * g.Ho * g.Wo, 1, true, false, weightGradWindow(g) ? weightGradWindowTile(g) : undefined).splits;
+}
+
+function weightGradByWindow(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const dw = gemm({
+    M: g.KH * g.KW * g.Ci, N: g.Co, K: g.N * g.Ho * g.Wo,
+    a: convWeightGradWindowA(g.KW),
+    b: convMatrixB(true),
+    inputs: { xbuf: x, Bbuf: dy },
+    uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },
+    tile: weightGradWindowTile(g),
+    label: `conv2d weight-grad ${describe(g)}`,
+  });
+  // Rows came out as (kh, ci/4, kw, ci%4): back to HWIO.
+  const grouped = dw.view([g.KH, g.Ci / 4, g.KW, 4, g.Co]);
+  const out = permuteRaw(grouped, [0, 2, 1, 3, 4]).view([g.KH, g.KW, g.Ci, g.Co]);
+  [dw, grouped].forEach((t) => t.dispose());
   return out;
 }
 

@@ -33,6 +33,11 @@ export interface GemmProblem {
    * instead of a and b when this returns them: a convolution's sliding tap window.
    */
   forRowTile?: (tm: number) => { a: OperandReader; b: OperandReader } | undefined;
+  /**
+   * A thread tile the readers need (register or subgroup mode, whatever the tile setting): a reader
+   * whose lanes each take a fixed group of rows, such as the weight gradient's tap window.
+   */
+  tile?: { tm: number; tn: number };
   label: string;
 }
 
@@ -149,8 +154,8 @@ export function gemmSplitTarget(): number {
   return gpu().info.cpu ? CPU_TARGET_THREADS : TARGET_THREADS;
 }
 
-export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true, registersOnly = false): GemmTiling {
-  const { tm, tn, shared } = tileFor(M, N, registersOnly);
+export function chooseTiling(M: number, N: number, K: number, batches: number, allowSplit = true, registersOnly = false, fixed?: { tm: number; tn: number }): GemmTiling {
+  const { tm, tn, shared } = fixed ? { ...fixed, shared: false } : tileFor(M, N, registersOnly);
   const threads = Math.ceil(M / tm) * Math.ceil(N / tn) * batches;
   const target = gemmSplitTarget();
   let splits = 1;
@@ -189,11 +194,11 @@ function subgroupSharing(b: OperandReader, rowTiles: number): { subgroupSize: nu
 export function gemm(p: GemmProblem): Tensor {
   const batches = p.batches ?? 1;
   const direct = !!(p.output || p.rowOffset);
-  const tiling = chooseTiling(p.M, p.N, p.K, batches, !direct, !!p.rowOffset);
+  const tiling = chooseTiling(p.M, p.N, p.K, batches, !direct, !!p.rowOffset, p.tile);
   let sharing = tiling.shared ? undefined : subgroupSharing(p.b, Math.ceil(p.M / tiling.tm));
   // Too few row tiles to fill subgroups (a weight gradient's M = KH·KW·Cin): 4 rows per thread may
   // let B's tile be shared anyway, which saves more loads than the rows cost.
-  const narrower = !sharing && !tiling.shared && tiling.tm > 4 ? subgroupSharing(p.b, Math.ceil(p.M / 4)) : undefined;
+  const narrower = !sharing && !tiling.shared && !p.tile && tiling.tm > 4 ? subgroupSharing(p.b, Math.ceil(p.M / 4)) : undefined;
   if (narrower) {
     tiling.tm = 4;
     sharing = narrower;
