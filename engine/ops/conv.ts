@@ -88,9 +88,12 @@ export function convTapWindow(): boolean {
   return tapWindow;
 }
 
+/** Whether a forward convolution can read through the tap window (when its row tile divides Wo). */
+const forwardWindow = (g: ConvGeometry) => tapWindow && g.sw === 1 && g.dw === 1 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.KW >= 2;
+
 /** The window's readers when a thread's rows are whole runs of an output row, stride 1 along the width. */
 function windowReaders(g: ConvGeometry, x: Tensor, w: Tensor): ((tm: number) => { a: OperandReader; b: OperandReader } | undefined) | undefined {
-  if (!tapWindow || g.sw !== 1 || g.dw !== 1 || g.Ci % 4 !== 0 || g.Co % 4 !== 0 || g.KW < 2) return undefined;
+  if (!forwardWindow(g)) return undefined;
   return (tm) => (g.Wo % tm === 0 ? { a: convForwardWindowA(tm, x.dtype === 'f16'), b: convTapMajorB(w.dtype === 'f16') } : undefined);
 }
 
@@ -103,16 +106,23 @@ function windowReaders(g: ConvGeometry, x: Tensor, w: Tensor): ((tm: number) => 
  * slower with the larger tiles.
  */
 function windowTile(g: ConvGeometry): { tm: number; tn: number } | undefined {
-  const current = gemmTile();
-  if (!gpu().info.cpu || current.shared || current.tm !== DEFAULT_TILE.tm || current.tn !== DEFAULT_TILE.tn) return undefined;
+  if (!cpuWithDefaultTile()) return undefined;
   const tile = g.Co >= 64 ? { tm: 4, tn: 64 } : g.Co >= 32 ? { tm: 8, tn: 32 } : undefined;
   return tile && g.Wo % tile.tm === 0 ? tile : undefined;
 }
 
+/**
+ * A CPU adapter under the default register tile: where the windows' larger tiles pay. Not where a
+ * smaller tile was chosen, as compatibility-mode devices do for their slow shader compilers.
+ */
+function cpuWithDefaultTile(): boolean {
+  const current = gemmTile();
+  return gpu().info.cpu && !current.shared && current.tm === DEFAULT_TILE.tm && current.tn === DEFAULT_TILE.tn;
+}
+
 /** How many K chunks the forward GEMM sums separately (the depth of its sums, for error bounds). */
 export function conv2dForwardSplits(g: ConvGeometry): number {
-  const windowed = tapWindow && g.sw === 1 && g.dw === 1 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.KW >= 2;
-  return chooseTiling(g.N * g.Ho * g.Wo, g.Co, g.KH * g.KW * g.Ci, 1, true, false, windowed ? windowTile(g) : undefined).splits;
+  return chooseTiling(g.N * g.Ho * g.Wo, g.Co, g.KH * g.KW * g.Ci, 1, true, false, forwardWindow(g) ? windowTile(g) : undefined).splits;
 }
 
 export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, residual, relu = false, dtype = 'f32' }: ConvEpilogue = {}): Tensor {
@@ -225,13 +235,13 @@ export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Ten
 
 /**
  * Whether the weight gradient takes the tap window (convWeightGradWindowA): stride and dilation 1
- * along the width, 2 to 4 taps across, channels and Wo multiples of 4, register tiles, and a CPU
- * adapter. A lane then holds 4·KW rows by up to 32 columns of C (384 accumulators at KW = 3): CPU
- * adapters spill them to cache cheaply and gain from every load saved, while on a GPU that many
+ * along the width, 2 to 4 taps across, channels and Wo multiples of 4, and a CPU adapter under the
+ * default tile. A lane then holds 4·KW rows by up to 32 columns of C (384 accumulators at KW = 3):
+ * CPU adapters spill them to cache cheaply and gain from every load saved, while on a GPU that many
  * registers would cost most of its occupancy, and its loads are coalesced anyway.
  */
 function weightGradWindow(g: ConvGeometry): boolean {
-  return tapWindow && gpu().info.cpu && !gemmTile().shared && g.sw === 1 && g.dw === 1 && g.KW >= 2 && g.KW <= 4 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.Wo % 4 === 0;
+  return tapWindow && cpuWithDefaultTile() && g.sw === 1 && g.dw === 1 && g.KW >= 2 && g.KW <= 4 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.Wo % 4 === 0;
 }
 
 // A lane of the window takes all KW taps of its kernel row; 32 columns measured fastest on llvmpipe
