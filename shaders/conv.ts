@@ -125,6 +125,17 @@ function tapMajorCounter(p: string): Required<Pick<OperandReader, 'kInit' | 'kNe
 }
 
 /**
+ * K over output pixels (n, ho, wo), carried as digits pwo, pho, pn from the chunk's first pixel and
+ * stepped a whole 4-pixel block at a time: a weight gradient's K when Wo is a multiple of 4 (a
+ * block never crosses an output row). kInit alone also serves readers that step pixel by pixel.
+ */
+function pixelCounter(): Required<Pick<OperandReader, 'kInit' | 'kNext'>> {
+  const vars = ['pwo', 'pho', 'pn'];
+  const radices = ['params.Wo', 'params.Ho'];
+  return { kInit: (k) => carryInit(vars, radices, k), kNext: () => carryStep(vars, radices, '4u') };
+}
+
+/**
  * Forward A for stride 1 along the width, with K ordered (kh, ci/4, kw, ci%4) instead of (kh, kw, ci)
  * and a sliding window over the taps. A lane's TM rows are TM consecutive pixels of one output row
  * (Wo a multiple of TM), so the tap one to the right reads the same input row shifted by one pixel:
@@ -284,6 +295,7 @@ export function convWeightGradA(vec4: boolean, rowAligned = false): OperandReade
   const kk4 = [0, 1, 2, 3];
   const radices = ['params.Wo', 'params.Ho'];
   const digits = (kk: number) => [`kwo${kk}`, `kho${kk}`, `kn${kk}`];
+  const pixels = pixelCounter();
   return {
     key: `cwA${vec4 ? 4 : 1}${rowAligned ? 'r' : ''}`,
     bindings: [xStore.binding],
@@ -297,7 +309,7 @@ export function convWeightGradA(vec4: boolean, rowAligned = false): OperandReade
     let akt${t} = am${t} / params.Ci;
     let aw${t} = i32(akt${t} % params.KW) * ${P('dw')} - ${P('pw')};
     let ah${t} = i32(akt${t} / params.KW) * ${P('dh')} - ${P('ph')};`,
-    kInit: (k) => carryInit(['pwo', 'pho', 'pn'], radices, k),
+    kInit: pixels.kInit,
     kSetup: () => rowAligned
       ? `let akb0 = pn * params.H * params.W * params.Ci;
       let akh0 = i32(pho * params.sh);
@@ -315,7 +327,7 @@ export function convWeightGradA(vec4: boolean, rowAligned = false): OperandReade
       let akw${kk} = i32(${w} * params.sw);`;
     }).join('\n      '),
     kNext: () => rowAligned
-      ? carryStep(['pwo', 'pho', 'pn'], radices, '4u')
+      ? pixels.kNext()
       : `pwo = kwo3;
       pho = kho3;
       pn = kn3;
@@ -342,6 +354,7 @@ export function convWeightGradWindowA(KW: number): OperandReader {
   const win = (i: number) => `awin${i}`;
   const loadAt = (i: number) => `${win(i)} = xLoad4(akb, akh, akw + ${i}, ac);`;
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+  const pixels = pixelCounter();
   return {
     key: `cwW${KW}`,
     bindings: [xStore.binding],
@@ -353,7 +366,7 @@ export function convWeightGradWindowA(KW: number): OperandReader {
     outerSetup: (t, o) => t > 0 ? '' : `let ag = (${o}) / ${4 * KW}u;
     let ac = (ag % (params.Ci / 4u)) * 4u;
     let ah = i32(ag / (params.Ci / 4u)) * ${P('dh')} - ${P('ph')};`,
-    kInit: (k) => `${carryInit(['pwo', 'pho', 'pn'], ['params.Wo', 'params.Ho'], k)}
+    kInit: (k) => `${pixels.kInit(k)}
     ${range(0, size).map((i) => `var ${win(i)} = vec4<f32>();`).join('\n    ')}`,
     kSetup: (k) => `let akb = pn * params.H * params.W * params.Ci;
       let akh = i32(pho * params.sh) + ah;
@@ -364,7 +377,7 @@ export function convWeightGradWindowA(KW: number): OperandReader {
         ${range(0, KW - 1).map((i) => `${win(i)} = ${win(i + 4)};`).join('\n        ')}
         ${range(KW - 1, size).map(loadAt).join('\n        ')}
       }`,
-    kNext: () => carryStep(['pwo', 'pho', 'pn'], ['params.Wo', 'params.Ho'], '4u'),
+    kNext: pixels.kNext,
     load: () => {
       throw new Error('convWeightGradWindowA reads vec4s only');
     },
