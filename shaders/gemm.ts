@@ -297,6 +297,9 @@ var<workgroup> Bs: array<vec4<f32>, ${SHARED_K_BLOCKS * 4 * BN4}>;`;
 /** The store of the thread's TM×TN tile at rows cm0.., columns cn0.. (bias, residual, ReLU, f16 and the row-offset hook applied). */
 function storeLines(cfg: GemmConfig): string[] {
   const L: string[] = [];
+  // A column's bias is loaded once for all TM rows, and before the row checks: outside control flow
+  // the addresses are uniform across a subgroup, which llvmpipe loads once instead of lane by lane.
+  if (cfg.bias) for (const j of range(cfg.tn / 4)) L.push(`let bias${j} = vec4<f32>(${range(4).map((q) => `bias[min(cn0 + ${4 * j + q}u, params.N - 1u)]`).join(', ')});`);
   for (const i of range(cfg.tm)) {
     L.push(`if (cm0 + ${i}u < params.M) {`);
     for (const j of range(cfg.tn / 4)) {
@@ -305,7 +308,7 @@ function storeLines(cfg: GemmConfig): string[] {
       // The residual is read where C is written; past the last column (scalar stores) the read is clamped.
       const residual = cfg.vecStore ? `R[(${row} + ${n}) / 4u]` : `vec4<f32>(${range(4).map((q) => `R[${row} + min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`;
       let v = `acc${i}_${j}`;
-      if (cfg.bias) v = `(${v} + vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')}))`;
+      if (cfg.bias) v = `(${v} + bias${j})`;
       if (cfg.residual) v = `(${v} + ${residual})`;
       if (cfg.relu) v = `max(${v}, vec4<f32>())`;
       if (cfg.halfOutput) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = packHalf4(${v}); }`);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d, conv2dForwardRaw, conv2dForwardSplits, conv2dWeightGradRaw, conv2dWeightGradSplits, convGeometry, setConvTapWindow } from '../engine/ops/conv.js';
+import { conv2d, conv2dForwardRaw, conv2dForwardSplits, conv2dForwardTile, conv2dWeightGradRaw, conv2dWeightGradSplits, conv2dWeightGradTile, convGeometry, setConvTapWindow } from '../engine/ops/conv.js';
 import { gpu } from '../engine/device.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
@@ -74,6 +74,25 @@ test('on CPU adapters the weight gradient\'s tap window sums in other chunks tha
   const differ = outputs[0].some((v, i) => v !== outputs[1][i]);
   assert.is(differ, windowed, windowed ? 'the window\'s outputs equal the plain gather\'s bit for bit, so it did not run' : 'the plain gather changed its outputs between two runs');
   [tx, tdy, tw].forEach((t) => t.dispose());
+});
+
+test('on CPU adapters the kernel cases reach the larger window tiles they are meant to cover', () => {
+  // test/cases/conv.ts's last shapes: if the tile rules change, these cases would silently stop
+  // covering the tiles, so the tiles they take are pinned here.
+  const expected: [number[], { tm: number; tn: number } | undefined, { tm: number; tn: number } | undefined][] = [
+    [[16, 32, 8, 16], { tm: 16, tn: 16 }, { tm: 12, tn: 16 }],
+    [[4, 32, 4, 64], { tm: 4, tn: 64 }, { tm: 12, tn: 32 }],
+    [[4, 32, 4, 128], { tm: 8, tn: 64 }, { tm: 12, tn: 64 }],
+    [[2, 8, 64, 64], undefined, { tm: 12, tn: 32 }], // too few rows for the larger forward tile
+  ];
+  for (const [[N, H, Ci, Co], forward, weightGrad] of expected) {
+    const [x, w] = [tensor(new Float32Array(N * H * H * Ci), [N, H, H, Ci]), tensor(new Float32Array(9 * Ci * Co), [3, 3, Ci, Co])];
+    const g = convGeometry(x, w, { padding: 1 });
+    const cpu = gpu().info.cpu && !gpu().info.compatibility;
+    assert.equal(conv2dForwardTile(g), cpu ? forward : undefined, `forward tile of [${N},${H},${H},${Ci}]→${Co}`);
+    assert.equal(conv2dWeightGradTile(g), cpu ? weightGrad : undefined, `weight-gradient tile of [${N},${H},${H},${Ci}]→${Co}`);
+    [x, w].forEach((t) => t.dispose());
+  }
 });
 
 test('conv2d with bias: forward and finite-difference gradients', async () => {

@@ -98,20 +98,26 @@ function windowReaders(g: ConvGeometry, x: Tensor, w: Tensor): ((tm: number) => 
 }
 
 /**
- * A windowed convolution's thread tile on a CPU adapter under the default tile: 256 accumulators
- * (8×32, or 4×64 from 64 output channels) instead of the default's 128. Accumulators spill to cache
- * cheaply there, and 8 rows share one window (8 + KW − 1 loads per kernel row instead of twice
- * 4 + KW − 1). Measured on llvmpipe at batch 128: 32 channels 11.3 → 10.2 ms, 64 channels
- * 11.3 → 9.1 ms; with 16 channels 8×16 gained nothing, and strided convolutions (no window) were
- * slower with the larger tiles.
+ * A windowed convolution's thread tile on a CPU adapter under the default tile. Accumulators spill
+ * to cache cheaply there, and more rows share one window (TM + KW − 1 loads per kernel row), so the
+ * tiles grow past the default's 128 accumulators: 16×16 at 16 output channels, 8×32 from 32, 4×64
+ * from 64 and 8×64 from 128. Measured on llvmpipe (interleaved minima): 16 channels at batch 128
+ * 18.1 → 17.0 ms (4×16 before), 32 channels 11.3 → 10.2 ms and 64 channels 11.3 → 9.1 ms (4×32
+ * before), ResNet18's 128 to 512 channels 293–309 → 265–282 ms (4×64 before). Strided convolutions
+ * (no window) were slower with larger tiles.
  */
 function windowTile(g: ConvGeometry): { tm: number; tn: number } | undefined {
   if (!cpuWithDefaultTile()) return undefined;
-  const tile = g.Co >= 64 ? { tm: 4, tn: 64 } : g.Co >= 32 ? { tm: 8, tn: 32 } : undefined;
+  const tile = g.Co >= 128 ? { tm: 8, tn: 64 } : g.Co >= 64 ? { tm: 4, tn: 64 } : g.Co >= 32 ? { tm: 8, tn: 32 } : g.Co >= 16 ? { tm: 16, tn: 16 } : undefined;
   if (!tile || g.Wo % tile.tm !== 0) return undefined;
   // Only where the larger tile leaves enough threads not to split K: at small batches the split's
   // extra pass cost more than the tile saved (gradient variability at batch 24: 2.95 → 3.93 s).
   return Math.ceil((g.N * g.Ho * g.Wo) / tile.tm) * Math.ceil(g.Co / tile.tn) >= gemmSplitTarget() ? tile : undefined;
+}
+
+/** The tile a forward convolution (or a stride-1 data gradient, which runs as one) takes when it is not the adapter's default. */
+export function conv2dForwardTile(g: ConvGeometry): { tm: number; tn: number } | undefined {
+  return forwardWindow(g) ? windowTile(g) : undefined;
 }
 
 /**
@@ -125,7 +131,7 @@ function cpuWithDefaultTile(): boolean {
 
 /** How many K chunks the forward GEMM sums separately (the depth of its sums, for error bounds). */
 export function conv2dForwardSplits(g: ConvGeometry): number {
-  return chooseTiling(g.N * g.Ho * g.Wo, g.Co, g.KH * g.KW * g.Ci, 1, true, false, forwardWindow(g) ? windowTile(g) : undefined).splits;
+  return chooseTiling(g.N * g.Ho * g.Wo, g.Co, g.KH * g.KW * g.Ci, 1, true, false, conv2dForwardTile(g)).splits;
 }
 
 export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, residual, relu = false, dtype = 'f32' }: ConvEpilogue = {}): Tensor {
@@ -247,13 +253,21 @@ function weightGradWindow(g: ConvGeometry): boolean {
   return tapWindow && cpuWithDefaultTile() && g.sw === 1 && g.dw === 1 && g.KW >= 2 && g.KW <= 4 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.Wo % 4 === 0;
 }
 
-// A lane of the window takes all KW taps of its kernel row; 32 columns measured fastest on llvmpipe
-// (16 and 64 were 10–50% slower at 32 and 64 channels).
-const weightGradWindowTile = (g: ConvGeometry) => ({ tm: 4 * g.KW, tn: Math.min(32, g.Co) });
+/**
+ * A lane of the window takes all KW taps of its kernel row. On llvmpipe 32 columns measured fastest
+ * at 32 and 64 channels (16 and 64 were 10–50% slower), and 64 from 128 channels (ResNet18's 128 to
+ * 512 channels: 255–334 → 240–295 ms, interleaved minima).
+ */
+const weightGradWindowTile = (g: ConvGeometry) => ({ tm: 4 * g.KW, tn: g.Co >= 128 ? 64 : Math.min(32, g.Co) });
+
+/** The tile the weight gradient takes when it is not the adapter's default (its window's). */
+export function conv2dWeightGradTile(g: ConvGeometry): { tm: number; tn: number } | undefined {
+  return weightGradWindow(g) ? weightGradWindowTile(g) : undefined;
+}
 
 /** How many K chunks the weight gradient's GEMM sums separately (the depth of its sums, for error bounds). */
 export function conv2dWeightGradSplits(g: ConvGeometry): number {
-  return chooseTiling(g.KH * g.KW * g.Ci, g.Co, g.N * g.Ho * g.Wo, 1, true, false, weightGradWindow(g) ? weightGradWindowTile(g) : undefined).splits;
+  return chooseTiling(g.KH * g.KW * g.Ci, g.Co, g.N * g.Ho * g.Wo, 1, true, false, conv2dWeightGradTile(g)).splits;
 }
 
 function weightGradByWindow(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {

@@ -31,8 +31,13 @@ export const convShapes: ConvShape[] = [
   // and 36 output columns in two tiles of 32.
   shape(8, 12, 12, 16, 16, 3, 1, 1),
   shape(1, 5, 8, 8, 36, 3, 1, 1),
-  // CPU adapters' larger window tiles (4×64 from 64 channels) with K split across 9 chunks.
+  // 64 channels with so few rows that K splits across chunks (the larger tiles below never split).
   shape(2, 8, 8, 64, 64, 3, 1, 1),
+  // CPU adapters' larger window tiles, which need 1,024 thread tiles: 16×16 at 16 output channels,
+  // 4×64 from 64 and 8×64 from 128 (two column tiles, also for the weight gradient's 12×64).
+  shape(16, 32, 32, 8, 16, 3, 1, 1),
+  shape(4, 32, 32, 4, 64, 3, 1, 1),
+  shape(4, 32, 32, 4, 128, 3, 1, 1),
 ];
 
 const both = (a: number, b: number) => (a === b ? `${a}` : `${a},${b}`);
