@@ -135,10 +135,10 @@ export function conv2dForwardSplits(g: ConvGeometry): number {
 }
 
 export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, residual, relu = false, dtype = 'f32' }: ConvEpilogue = {}): Tensor {
-  const readers = windowReaders(g, x, w);
   const y = gemm({
-    forRowTile: readers,
-    tile: readers ? windowTile(g) : undefined,
+    forRowTile: windowReaders(g, x, w),
+    // The same tile conv2dForwardSplits reports, so error bounds follow the split actually taken.
+    tile: conv2dForwardTile(g),
     M: g.N * g.Ho * g.Wo, N: g.Co, K: g.KH * g.KW * g.Ci,
     a: convForwardA(g.Ci % 4 === 0, x.dtype === 'f16'),
     b: convMatrixB(g.Co % 4 === 0, w.dtype === 'f16'),
@@ -245,9 +245,10 @@ export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Ten
 /**
  * Whether the weight gradient takes the tap window (convWeightGradWindowA): stride and dilation 1
  * along the width, 2 to 4 taps across, channels and Wo multiples of 4, and a CPU adapter under the
- * default tile. A lane then holds 4·KW rows by up to 32 columns of C (384 accumulators at KW = 3):
- * CPU adapters spill them to cache cheaply and gain from every load saved, while on a GPU that many
- * registers would cost most of its occupancy, and its loads are coalesced anyway.
+ * default tile. A lane then holds 4·KW rows by up to 32 columns of C, or 64 from 128 output
+ * channels (384 or 768 accumulators at KW = 3): CPU adapters spill them to cache cheaply and gain
+ * from every load saved, while on a GPU that many registers would cost most of its occupancy, and
+ * its loads are coalesced anyway.
  */
 function weightGradWindow(g: ConvGeometry): boolean {
   return tapWindow && cpuWithDefaultTile() && g.sw === 1 && g.dw === 1 && g.KW >= 2 && g.KW <= 4 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.Wo % 4 === 0;
