@@ -12,36 +12,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
   if (g >= params.count) { return; }
   var rest = g;`;
-const dimsOf = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => u32(`${p}${d}`));
 const signed = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => i32(`${p}${d}`));
 
+/** A window's sizes and steps, padded to MAX_RANK: out dims d, in dims e, steps t. */
+export interface WindowGeometry {
+  d: readonly number[];
+  e: readonly number[];
+  t: readonly number[];
+}
+
 /**
- * Uniforms: count, out dims d*, in dims e*, offsets o*, steps t* (all padded to MAX_RANK). With vec4,
- * elements are runs of 4 along the last axis (the caller divides that axis's dims and offset by 4).
+ * The sizes and steps are compiled in; the uniforms are count and the offsets o* (padded to MAX_RANK).
+ * A division by a constant compiles to a multiply, while a runtime divisor has no SIMD form on CPU
+ * adapters and runs lane by lane. So there is one shader per shape, and offsets vary freely, as
+ * random crops need. With vec4, elements are runs of 4 along the last axis (the caller divides that
+ * axis's dims and offset by 4).
  */
-export function windowProgram(direction: 'forward' | 'transpose', rank = MAX_RANK, vec4 = false): Program {
-  const uniforms: UniformField[] = [u32('count'), ...dimsOf('d'), ...dimsOf('e'), ...signed('o'), ...signed('t')];
+export function windowProgram(direction: 'forward' | 'transpose', rank: number, vec4: boolean, geometry: WindowGeometry): Program {
+  const uniforms: UniformField[] = [u32('count'), ...signed('o')];
+  const size = (p: 'd' | 'e', d: number) => `${geometry[p][d]}u`;
+  const step = (d: number) => `${geometry.t[d]}i`;
   // Only the trailing `rank` axes carry index arithmetic; the padding axes have size 1.
   const dims = Array.from({ length: rank }, (_, d) => MAX_RANK - rank + d).reverse();
   // forward iterates output coordinates and reads the input; transpose iterates input coordinates.
   const walk = direction === 'forward' ? 'd' : 'e';
   const other = direction === 'forward' ? 'e' : 'd';
+  const shape = (['d', 'e', 't'] as const).map((p) => dims.map((d) => geometry[p][d]).join('x')).join('_');
   const body = dims
     .map((d) => {
       const coord = direction === 'forward'
-        ? `let q = params.o${d} + params.t${d} * c;\n    inside = inside && q >= 0 && q < i32(params.${other}${d});`
-        : `let r = c - params.o${d};\n    let q = r / params.t${d};\n    inside = inside && r % params.t${d} == 0 && q >= 0 && q < i32(params.${other}${d});`;
+        ? `let q = params.o${d} + ${step(d)} * c;\n    inside = inside && q >= 0 && q < i32(${size(other, d)});`
+        : `let r = c - params.o${d};\n    let q = r / ${step(d)};\n    inside = inside && r % ${step(d)} == 0 && q >= 0 && q < i32(${size(other, d)});`;
       return `{
-    let c = i32(rest % params.${walk}${d});
-    rest = rest / params.${walk}${d};
+    let c = i32(rest % ${size(walk, d)});
+    rest = rest / ${size(walk, d)};
     ${coord}
     src += u32(max(q, 0)) * stride;
-    stride *= params.${other}${d};
+    stride *= ${size(other, d)};
   }`;
     })
     .join('\n  ');
   return {
-    key: `window_${direction}${rank}${vec4 ? '_4' : ''}`,
+    key: `window_${direction}${rank}${vec4 ? '_4' : ''}_${shape}`,
     bindings: [{ name: 'x', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }, { name: 'y', access: 'read_write', element: vec4 ? 'vec4<f32>' : 'f32' }],
     uniforms,
     workgroupSize: WG,
@@ -60,19 +72,20 @@ export const windowWorkgroups = (count: number) => Math.ceil(count / WG);
 
 /**
  * out[c] = x[base + Σ_d c_d·stride_d] for signed per-axis strides: transposes, flips and their
- * combinations in one gather (every source index is in range by construction).
+ * combinations in one gather (every source index is in range by construction). The sizes, strides
+ * and base are compiled in, as the window's are.
  */
-export function stridedGatherProgram(rank: number): Program {
-  const dims = Array.from({ length: rank }, (_, d) => rank - 1 - d);
+export function stridedGatherProgram(dims: readonly number[], strides: readonly number[], base: number): Program {
+  const axes = dims.map((_, d) => dims.length - 1 - d);
   return {
-    key: `strided_gather${rank}`,
+    key: `strided_gather_${dims.join('x')}_${strides.join('_')}_${base}`,
     bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'f32' }],
-    uniforms: [u32('count'), u32('base'), ...Array.from({ length: rank }, (_, d) => u32(`d${d}`)), ...Array.from({ length: rank }, (_, d) => i32(`s${d}`))],
+    uniforms: [u32('count')],
     workgroupSize: WG,
     source: () => `
 ${ENTRY}
-  var src = i32(params.base);
-  ${dims.map((d) => `src += i32(rest % params.d${d}) * params.s${d};\n  rest = rest / params.d${d};`).join('\n  ')}
+  var src = ${base}i;
+  ${axes.map((d) => `src += i32(rest % ${dims[d]}u) * ${strides[d]}i;\n  rest = rest / ${dims[d]}u;`).join('\n  ')}
   y[g] = x[u32(src)];
 }`,
   };

@@ -1,7 +1,7 @@
 // Shape ops: reshape (free), and pad / slice / flip / strided subsampling, all one strided-window
 // kernel (shaders/window.ts) whose transpose is the backward.
 import { MAX_RANK } from '../../shaders/elementwise.js';
-import { stridedGatherProgram, windowProgram, windowWorkgroups } from '../../shaders/window.js';
+import { stridedGatherProgram, windowProgram, windowWorkgroups, type WindowGeometry } from '../../shaders/window.js';
 import { record } from '../autograd.js';
 import { assertDType, empty, numel, type Shape, type Tensor } from '../tensor.js';
 import { normAxis, run, shapes } from './run.js';
@@ -26,16 +26,18 @@ interface Window {
   steps: number[];
 }
 
-function windowUniforms(x: Shape, w: Window): Record<string, number> {
+/** The sizes and steps, compiled into the shader, padded to MAX_RANK with unit axes in front. */
+function windowGeometry(x: Shape, w: Window): WindowGeometry {
+  const pad = MAX_RANK - x.length;
+  const padded = (values: readonly number[]) => Array.from({ length: MAX_RANK }, (_, d) => (d < pad ? 1 : values[d - pad]));
+  return { d: padded(w.outShape), e: padded(x), t: padded(w.steps) };
+}
+
+/** The offsets, which stay uniforms (a random crop's vary from call to call). */
+function offsetUniforms(x: Shape, w: Window): Record<string, number> {
   const pad = MAX_RANK - x.length;
   const u: Record<string, number> = {};
-  for (let d = 0; d < MAX_RANK; d++) {
-    const k = d - pad;
-    u[`d${d}`] = k < 0 ? 1 : w.outShape[k];
-    u[`e${d}`] = k < 0 ? 1 : x[k];
-    u[`o${d}`] = k < 0 ? 0 : w.offsets[k];
-    u[`t${d}`] = k < 0 ? 1 : w.steps[k];
-  }
+  for (let d = 0; d < MAX_RANK; d++) u[`o${d}`] = d < pad ? 0 : w.offsets[d - pad];
   return u;
 }
 
@@ -49,7 +51,7 @@ function windowRaw(direction: 'forward' | 'transpose', x: Tensor, inShape: Shape
   const quarter = (values: readonly number[]) => values.map((v, d) => (d === last ? v / 4 : v));
   const [shape, win] = vec4 ? [quarter(inShape), { outShape: quarter(w.outShape), offsets: quarter(w.offsets), steps: w.steps }] : [inShape, w];
   const count = vec4 ? out.size / 4 : out.size;
-  run(windowProgram(direction, inShape.length, vec4), { x, y: out }, { ...windowUniforms(shape, win), count }, windowWorkgroups(count), label);
+  run(windowProgram(direction, inShape.length, vec4, windowGeometry(shape, win)), { x, y: out }, { ...offsetUniforms(shape, win), count }, windowWorkgroups(count), label);
   return out;
 }
 
@@ -99,15 +101,10 @@ export function permuteRaw(x: Tensor, axes: readonly number[], flipAxes: readonl
   if (axes.length !== x.rank || [...axes].sort().some((a, i) => a !== i)) throw new Error(`permute: [${axes}] is not a permutation of the ${x.rank} axes of ${x.describe()}`);
   const inStrides = x.shape.map((_, d) => numel(x.shape.slice(d + 1)));
   const outShape = axes.map((a) => x.shape[a]);
-  const uniforms: Record<string, number> = { count: x.size, base: 0 };
-  axes.forEach((a, i) => {
-    const flipped = flipAxes.includes(i);
-    uniforms[`d${i}`] = outShape[i];
-    uniforms[`s${i}`] = flipped ? -inStrides[a] : inStrides[a];
-    if (flipped) uniforms.base += (outShape[i] - 1) * inStrides[a];
-  });
+  const strides = axes.map((a, i) => (flipAxes.includes(i) ? -inStrides[a] : inStrides[a]));
+  const base = axes.reduce((sum, a, i) => sum + (flipAxes.includes(i) ? (outShape[i] - 1) * inStrides[a] : 0), 0);
   const out = empty(outShape);
-  if (out.size > 0) run(stridedGatherProgram(x.rank), { x, y: out }, uniforms, windowWorkgroups(out.size), `permute ${shapes(x)} → [${outShape}]`);
+  if (out.size > 0) run(stridedGatherProgram(outShape, strides, base), { x, y: out }, { count: x.size }, windowWorkgroups(out.size), `permute ${shapes(x)} → [${outShape}]`);
   return out;
 }
 

@@ -26,6 +26,8 @@ export const shapeCases: KernelCase[] = [
       check.equal(await slice(t, [0, 4, 0, 0], [2, 3, 4, 3], [1, -2, 2, 1]).toArray(), windowRef(x, shape, [2, 3, 4, 3], [0, 4, 0, 0], [1, -2, 2, 1]), 'strided slice');
       check.equal(await flip(t, [2]).toArray(), windowRef(x, shape, shape, [0, 0, 6, 0], [1, 1, -1, 1]), 'flip');
       check.equal(await flip(t, [-1, 1]).toArray(), windowRef(x, shape, shape, [0, 4, 0, 2], [1, -1, 1, -1]), 'flip two axes');
+      const gs = randn(2 * 3 * 4 * 3, 4);
+      check.equal(await windowTranspose(gs, [2, 3, 4, 3], shape, [0, 4, 0, 0], [1, -2, 2, 1]), windowTransposeRef(gs, [2, 3, 4, 3], shape, [0, 4, 0, 0], [1, -2, 2, 1]), 'strided slice transpose, negative step');
       // ResNet option-A shortcut: stride-2 subsample and zero-pad channels 3 → 7 in one window
       check.equal(await window(t, [2, 3, 4, 7], [0, 0, 0, -2], [1, 2, 2, 1]).toArray(), windowRef(x, shape, [2, 3, 4, 7], [0, 0, 0, -2], [1, 2, 2, 1]), 'option-A window');
       // Channels in multiples of 4 move as vec4s: the same windows on that path, and their transposes.
