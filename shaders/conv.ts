@@ -338,25 +338,28 @@ export function convWeightGradA(vec4: boolean, rowAligned = false): OperandReade
 }
 
 /**
- * Weight-gradient A with a sliding window over the pixels, for stride and dilation 1 along the width.
- * Rows are ordered (kh, ci/4, kw, ci%4) instead of (kh, kw, ci) and a lane takes the 4·KW rows of
- * one (kh, channel block): all KW taps of a kernel row for 4 channels. Tap kw at output pixel wo
- * reads input column wo + kw − pw, which tap kw + 1 read at pixel wo − 1, so across a K block of 4
- * pixels of one output row (Wo a multiple of 4) the lane needs KW + 3 input vec4s, and the block
- * before already loaded KW − 1 of them: 4 loads per block instead of 4·KW, and KW + 3 at the start
- * of each row or K chunk. Each lane's load is a separate memory access on CPU adapters, where these
- * loads were most of a small-channel weight gradient's time. The output comes out in the reordered
- * rows (the caller permutes them back to HWIO). Needs Ci a multiple of 4.
+ * Weight-gradient A with a sliding window over the pixels, for dilation 1 and stride sw along the
+ * width. Rows are ordered (kh, ci/4, kw, ci%4) instead of (kh, kw, ci) and a lane takes the 4·KW rows
+ * of one (kh, channel block): all KW taps of a kernel row for 4 channels. Tap kw at output pixel wo
+ * reads input column sw·wo + kw − pw, so across a K block of 4 pixels of one output row (Wo a
+ * multiple of 4) the lane reads the 3·sw + KW columns from sw·wo − pw on, and the block before
+ * already loaded the first KW − sw of them: at stride 1, 4 loads per block instead of 4·KW; at
+ * stride 2 with 3 taps, 8 instead of 12. A row or K chunk starts with all of them. Each lane's load is
+ * a separate memory access on CPU adapters, where these loads were most of a small-channel weight
+ * gradient's time. The output comes out in the reordered rows (the caller permutes them back to
+ * HWIO). Needs Ci a multiple of 4 and sw ≤ KW.
  */
-export function convWeightGradWindowA(KW: number): OperandReader {
+export function convWeightGradWindowA(KW: number, sw: number): OperandReader {
+  if (!Number.isInteger(sw) || sw < 1 || sw > KW) throw new Error(`convWeightGradWindowA: stride ${sw} must be 1 to KW = ${KW}`);
   const xStore = operandStorage('xbuf', true, false);
-  const size = KW + 3;
+  const size = 3 * sw + KW;
+  const kept = KW - sw;
   const win = (i: number) => `awin${i}`;
   const loadAt = (i: number) => `${win(i)} = xLoad4(akb, akh, akw + ${i}, ac);`;
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
   const pixels = pixelCounter();
   return {
-    key: `cwW${KW}`,
+    key: `cwW${KW}s${sw}`,
     bindings: [xStore.binding],
     uniforms: convUniforms,
     kContiguous: false,
@@ -370,18 +373,18 @@ export function convWeightGradWindowA(KW: number): OperandReader {
     ${range(0, size).map((i) => `var ${win(i)} = vec4<f32>();`).join('\n    ')}`,
     kSetup: (k) => `let akb = pn * params.H * params.W * params.Ci;
       let akh = i32(pho * params.sh) + ah;
-      let akw = i32(pwo) - ${P('pw')};
+      let akw = i32(pwo * ${sw}u) - ${P('pw')};
       if (pwo == 0u || ${k} == kBegin) {
         ${range(0, size).map(loadAt).join('\n        ')}
       } else {
-        ${range(0, KW - 1).map((i) => `${win(i)} = ${win(i + 4)};`).join('\n        ')}
-        ${range(KW - 1, size).map(loadAt).join('\n        ')}
+        ${range(0, kept).map((i) => `${win(i)} = ${win(i + 4 * sw)};`).join('\n        ')}
+        ${range(kept, size).map(loadAt).join('\n        ')}
       }`,
     kNext: pixels.kNext,
     load: () => {
       throw new Error('convWeightGradWindowA reads vec4s only');
     },
-    loadVec: (t, kk) => win(t + kk),
+    loadVec: (t, kk) => win(sw * kk + t),
   };
 }
 

@@ -243,15 +243,15 @@ export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Ten
 }
 
 /**
- * Whether the weight gradient takes the tap window (convWeightGradWindowA): stride and dilation 1
- * along the width, 2 to 4 taps across, channels and Wo multiples of 4, and a CPU adapter under the
+ * Whether the weight gradient takes the tap window (convWeightGradWindowA): stride 1 or 2 and
+ * dilation 1 along the width, 2 to 4 taps across, channels and Wo multiples of 4, and a CPU adapter under the
  * default tile. A lane then holds 4·KW rows by up to 32 columns of C, or 64 from 128 output
  * channels (384 or 768 accumulators at KW = 3): CPU adapters spill them to cache cheaply and gain
  * from every load saved, while on a GPU that many registers would cost most of its occupancy, and
  * its loads are coalesced anyway.
  */
 function weightGradWindow(g: ConvGeometry): boolean {
-  return tapWindow && cpuWithDefaultTile() && g.sw === 1 && g.dw === 1 && g.KW >= 2 && g.KW <= 4 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.Wo % 4 === 0;
+  return tapWindow && cpuWithDefaultTile() && g.sw <= 2 && g.dw === 1 && g.KW >= 2 && g.KW <= 4 && g.Ci % 4 === 0 && g.Co % 4 === 0 && g.Wo % 4 === 0;
 }
 
 /**
@@ -274,7 +274,7 @@ export function conv2dWeightGradSplits(g: ConvGeometry): number {
 function weightGradByWindow(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const dw = gemm({
     M: g.KH * g.KW * g.Ci, N: g.Co, K: g.N * g.Ho * g.Wo,
-    a: convWeightGradWindowA(g.KW),
+    a: convWeightGradWindowA(g.KW, g.sw),
     b: convMatrixB(true),
     inputs: { xbuf: x, Bbuf: dy },
     uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },

@@ -31,6 +31,10 @@ export const convShapes: ConvShape[] = [
   // and 36 output columns in two tiles of 32.
   shape(8, 12, 12, 16, 16, 3, 1, 1),
   shape(1, 5, 8, 8, 36, 3, 1, 1),
+  // The same at stride 2 (a block's last column is the next block's first), and with 2 taps across
+  // (nothing carried from block to block).
+  shape(4, 16, 16, 8, 12, 3, 2, 1),
+  shape(2, 16, 16, 4, 8, 2, 2, 0),
   // 64 channels with so few rows that K splits across chunks (the larger tiles below never split).
   shape(2, 8, 8, 64, 64, 3, 1, 1),
   // CPU adapters' larger window tiles, which need 1,024 thread tiles: 16×16 at 16 output channels,
