@@ -1,12 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { backward } from '../engine/autograd.js';
 import { conv2d, conv2dForwardRaw, conv2dForwardSplits, conv2dForwardTile, conv2dWeightGradRaw, conv2dWeightGradSplits, conv2dWeightGradTile, convGeometry, setConvTapWindow } from '../engine/ops/conv.js';
+import { chooseTiling } from '../engine/ops/gemm.js';
 import { gpu } from '../engine/device.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
 import { convCases, convResidualCases } from './cases/conv.js';
 import { gradCheck, randn, setupGpu } from './helpers.js';
-import { conv2dRef, conv2dWeightGradRef } from './reference/conv.js';
+import { conv2dDataGradRef, conv2dRef, conv2dWeightGradRef } from './reference/conv.js';
 import { dotBound } from './cases/util.js';
 
 test.before(setupGpu);
@@ -92,6 +94,35 @@ test('on CPU adapters the kernel cases reach the larger window tiles they are me
     assert.equal(conv2dForwardTile(g), cpu ? forward : undefined, `forward tile of [${N},${H},${H},${Ci}]→${Co}`);
     assert.equal(conv2dWeightGradTile(g), cpu ? weightGrad : undefined, `weight-gradient tile of [${N},${H},${H},${Ci}]→${Co}`);
     [x, w].forEach((t) => t.dispose());
+  }
+});
+
+test('conv2d on an image\'s 1 to 3 channels: the forward equals the unpadded GEMM bit for bit, and the gradients agree with the reference', async () => {
+  // On CPU adapters conv2d runs the forward and the weight gradient on a copy with a zero fourth
+  // channel. The zero terms leave the forward's sums as they were (K = 27 or 9 is never split); the
+  // weight gradient sums in the padded geometry's chunks; the data gradient stays unpadded.
+  for (const [Ci, stride] of [[3, 1], [1, 1], [3, 2]]) {
+    const [N, H, Co] = [4, 8, 16];
+    const s = { N, H, W: H, Ci, Co, KH: 3, KW: 3, sh: stride, sw: stride, ph: 1, pw: 1, dh: 1, dw: 1 };
+    const x = randn(N * H * H * Ci, 50 + Ci);
+    const w = randn(9 * Ci * Co, 60 + Ci);
+    const [tx, tw, tb] = [tensor(x, [N, H, H, Ci]), tensor(w, [3, 3, Ci, Co]), tensor(randn(Co, 70), [Co])];
+    const g = convGeometry(tx, tw, { padding: 1, stride });
+    const dy = randn(N * g.Ho * g.Wo * Co, 80 + Ci);
+    const label = `[${N},${H},${H},${Ci}]→${Co} s${stride}`;
+    const plain = await conv2dForwardRaw(tx, tw, g, { bias: tb }).toArray();
+    [tx, tw, tb].forEach((t) => (t.requiresGrad = true));
+    const y = conv2d(tx, tw, tb, { padding: 1, stride });
+    assert.equal(Array.from(await y.toArray()), Array.from(plain), `${label}: forward`);
+    backward(y, { grad: tensor(dy, y.shape) });
+    const dx = conv2dDataGradRef(dy, w, s);
+    const Kd = 9 * Co;
+    const dxBound = dotBound(Kd + chooseTiling(N * H * H, Ci, Kd, 1).splits, dx.absSum);
+    (await tx.grad!.toArray()).forEach((v, i) => assert.ok(Math.abs(v - dx.value[i]) <= dxBound(i), `${label}: data gradient ${i} is ${v}, expected ${dx.value[i]} ± ${dxBound(i)}`));
+    const dw = conv2dWeightGradRef(x, dy, s);
+    const dwBound = dotBound(N * g.Ho * g.Wo + conv2dWeightGradSplits({ ...g, Ci: 4 }), dw.absSum);
+    (await tw.grad!.toArray()).forEach((v, i) => assert.ok(Math.abs(v - dw.value[i]) <= dwBound(i), `${label}: weight gradient ${i} is ${v}, expected ${dw.value[i]} ± ${dwBound(i)}`));
+    [tx, tw, tb, y].forEach((t) => t.dispose());
   }
 });
 

@@ -10,7 +10,7 @@ import { matmulRaw } from './matmul.js';
 import { reduceRaw } from './reduce.js';
 import { reluGradOfSumRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
-import { permuteRaw } from './shape.js';
+import { permuteRaw, resizeRaw } from './shape.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -76,9 +76,10 @@ let tapWindow = true;
 
 /**
  * Turns the convolutions' sliding tap windows on or off: the forward's (convForwardWindowA, also
- * taken by stride-1 data gradients) and the weight gradient's (convWeightGradWindowA, CPU adapters).
- * For comparisons, adapters where they do not pay, and runs resumed under the order they started
- * with (the windows sum in another order).
+ * taken by stride-1 data gradients), the weight gradient's (convWeightGradWindowA, CPU adapters) and
+ * with them the padding of 1 to 3 input channels to 4 (imageChannelsPadded). For comparisons,
+ * adapters where they do not pay, and runs resumed under the order they started with (the windows
+ * sum in another order).
  */
 export function setConvTapWindow(enabled: boolean): void {
   tapWindow = enabled;
@@ -304,14 +305,45 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv
     for (const t of [x, w, bias, residual]) if (t?.requiresGrad) throw new Error(`conv2d: ${t.describe()} requires grad, but f16 storage (output ${dtype}, ${shapes(x, w)}) is inference-only`);
     return conv2dForwardRaw(x, w, g, epilogue);
   }
-  const y = conv2dForwardRaw(x, w, g, epilogue);
   const op = `conv2d${residual ? '+residual' : ''}${relu ? '+relu' : ''}`;
+  // The forward and the weight gradient run in geometry gf: an image's channels padded to 4, or g.
+  const gf = imageChannelsPadded(g) ? { ...g, Ci: 4 } : g;
+  const xf = gf === g ? x : resizeRaw(x, [g.N, g.H, g.W, 4], 'conv2d input, channels padded');
+  const wf = gf === g ? w : resizeRaw(w, [g.KH, g.KW, 4, g.Co], 'conv2d weight, channels padded');
+  const y = conv2dForwardRaw(xf, wf, gf, epilogue);
+  if (wf !== w) wf.dispose();
   // With ReLU, the prologue masks the incoming gradients' sum in one pass, so dy is already masked.
-  return record(op, [x, w, bias, residual], y, relu ? [x, w, y] : [x, w], (dy, [sx, sw]) => [
+  const out = record(op, [x, w, bias, residual], y, relu ? [xf, w, y] : [xf, w], (dy, [sx, sw]) => [
     x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
-    w.requiresGrad ? conv2dWeightGradRaw(sx, dy, g) : null,
+    w.requiresGrad ? weightGradIn(gf, sx, dy, g) : null,
     bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
     // The sum passes the gradient to the residual unchanged (a new handle: each gradient is disposed once).
     residual?.requiresGrad ? dy.view(dy.shape) : null,
   ], relu ? (incoming, [, , sy]) => reluGradOfSumRaw(incoming, sy) : undefined);
+  // The graph holds its own handle to the padded copy, if it saved one.
+  if (xf !== x) xf.dispose();
+  return out;
+}
+
+/**
+ * Whether a convolution of an image's 1 to 3 channels runs on a copy with a zero fourth channel: with
+ * the tap windows on a CPU adapter under the default tile, whose forward and weight gradient then read
+ * vec4s through their windows instead of one float per tap and channel. The zero terms leave the
+ * forward's sums as they were (K keeps its (kh, kw, c) order), so its outputs are the same bit for
+ * bit where K is not split (it never is for a 3×3 kernel: K = 27); the weight gradient sums in the
+ * padded geometry's K chunks, so the same `convTapWindow` setting switches this. The data gradient
+ * stays unpadded, where col2im takes the channels as they are (a padded one measured slower).
+ * ResNet20's RGB stem at batch 128: forward 13.4 → 8.8 ms, weight gradient 28.6 → 12.4 ms.
+ */
+function imageChannelsPadded(g: ConvGeometry): boolean {
+  return tapWindow && g.Ci < 4 && cpuWithDefaultTile();
+}
+
+/** The weight gradient computed in geometry gf (padded channels), cut back to g's. */
+function weightGradIn(gf: ConvGeometry, x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const dw = conv2dWeightGradRaw(x, dy, gf);
+  if (gf === g) return dw;
+  const cut = resizeRaw(dw, [g.KH, g.KW, g.Ci, g.Co], 'conv2d weight-grad, padding dropped');
+  dw.dispose();
+  return cut;
 }

@@ -55,6 +55,13 @@ function windowRaw(direction: 'forward' | 'transpose', x: Tensor, inShape: Shape
   return out;
 }
 
+/** x cut or zero-padded at the end of each axis to `shape`, without autograd (a copy). */
+export function resizeRaw(x: Tensor, shape: Shape, label: string): Tensor {
+  if (shape.length !== x.rank) throw new Error(`${label}: expected ${x.rank} sizes for ${x.describe()}, got [${shape}]`);
+  const w: Window = { outShape: [...shape], offsets: x.shape.map(() => 0), steps: x.shape.map(() => 1) };
+  return windowRaw('forward', x, x.shape, w, `${label} ${shapes(x)} → [${shape}]`);
+}
+
 /** out[c] = x[offset + step·c] per axis, zero outside x. The primitive behind pad/slice/flip. */
 export function window(x: Tensor, outShape: Shape, offsets: readonly number[], steps: readonly number[], name = 'window'): Tensor {
   assertDType(name, x, 'f32');
