@@ -2,7 +2,7 @@
 //   forward   out[c] = in[offset + step·c]   (0 where that falls outside the input)
 //   transpose in[i]  = out[(i − offset)/step] where that is a whole index inside the output, else 0
 // The transpose is the backward of the forward (the map is injective), so both are gathers.
-import { i32, u32, type Program, type UniformField } from '../engine/program.js';
+import { i32, perElementMain, u32, type Program, type UniformField } from '../engine/program.js';
 import { MAX_RANK } from './elementwise.js';
 
 const WG = 64;
@@ -88,5 +88,23 @@ ${ENTRY}
   ${axes.map((d) => `src += i32(rest % ${dims[d]}u) * ${strides[d]}i;\n  rest = rest / ${dims[d]}u;`).join('\n  ')}
   y[g] = x[u32(src)];
 }`,
+  };
+}
+
+/**
+ * y[p] = (x[p·C], …, x[p·C + C − 1], 0, …): the last axis's C < 4 entries padded with zeros to a
+ * vec4, one per thread (an image's channels for the convolutions' vec4 reads). The generic window
+ * would take one thread per output float, with C not a multiple of 4.
+ */
+export function padToVec4Program(channels: number): Program {
+  if (!Number.isInteger(channels) || channels < 1 || channels > 3) throw new Error(`pad to vec4: 1 to 3 entries, got ${channels}`);
+  const parts = [0, 1, 2, 3].map((c) => (c < channels ? `x[b + ${c}u]` : '0.0'));
+  return {
+    key: `pad_to_vec4_${channels}`,
+    bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'vec4<f32>' }],
+    uniforms: [u32('count')],
+    workgroupSize: WG,
+    source: () => perElementMain(`let b = i * ${channels}u;
+  y[i] = vec4<f32>(${parts.join(', ')});`, WG),
   };
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { flip, pad, permute, permuteRaw, reshape, slice, window } from '../engine/ops/shape.js';
+import { flip, pad, padLastAxisTo4Raw, permute, permuteRaw, reshape, resizeRaw, slice, window } from '../engine/ops/shape.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
 import { shapeCases } from './cases/shape.js';
@@ -32,6 +32,20 @@ test('permute reorders (and flips) axes exactly; its gradient is the inverse per
   assert.equal([...permute(t, [1, 0, 3, 2]).shape], [3, 2, 5, 4]);
   await gradCheck('permute', (v) => permute(v, [2, 0, 1]), [{ data: randn(24, 3), shape: [2, 3, 4] }]);
   assert.throws(() => permute(t, [0, 1, 1, 2]), /not a permutation/);
+});
+
+test('padLastAxisTo4Raw and resizeRaw copy what lies inside and zero-fill the rest', async () => {
+  for (const C of [1, 2, 3]) {
+    const x = randn(2 * 3 * C, 20 + C);
+    const expected: number[] = [];
+    for (let p = 0; p < 6; p++) for (let c = 0; c < 4; c++) expected.push(c < C ? Math.fround(x[p * C + c]) : 0);
+    assert.equal(Array.from(await padLastAxisTo4Raw(tensor(x, [2, 3, C]), 'test').toArray()), expected, `${C} channels`);
+  }
+  // [2, 3, 4] cut to [2, 2, 4] along the middle axis and padded to 6 along the last: one copy.
+  const x = randn(24, 30);
+  const expected: number[] = [];
+  for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 6; c++) expected.push(c < 4 ? Math.fround(x[(a * 3 + b) * 4 + c]) : 0);
+  assert.equal(Array.from(await resizeRaw(tensor(x, [2, 3, 4]), [2, 2, 6], 'test').toArray()), expected);
 });
 
 test('shape ops reject bad arguments', () => {

@@ -1,7 +1,7 @@
 // Shape ops: reshape (free), and pad / slice / flip / strided subsampling, all one strided-window
 // kernel (shaders/window.ts) whose transpose is the backward.
 import { MAX_RANK } from '../../shaders/elementwise.js';
-import { stridedGatherProgram, windowProgram, windowWorkgroups, type WindowGeometry } from '../../shaders/window.js';
+import { padToVec4Program, stridedGatherProgram, windowProgram, windowWorkgroups, type WindowGeometry } from '../../shaders/window.js';
 import { record } from '../autograd.js';
 import { assertDType, empty, numel, type Shape, type Tensor } from '../tensor.js';
 import { normAxis, run, shapes } from './run.js';
@@ -60,6 +60,15 @@ export function resizeRaw(x: Tensor, shape: Shape, label: string): Tensor {
   if (shape.length !== x.rank) throw new Error(`${label}: expected ${x.rank} sizes for ${x.describe()}, got [${shape}]`);
   const w: Window = { outShape: [...shape], offsets: x.shape.map(() => 0), steps: x.shape.map(() => 1) };
   return windowRaw('forward', x, x.shape, w, `${label} ${shapes(x)} → [${shape}]`);
+}
+
+/** The last axis (1 to 3 entries) zero-padded to 4, without autograd: one vec4 per thread. */
+export function padLastAxisTo4Raw(x: Tensor, label: string): Tensor {
+  const C = x.shape[x.rank - 1];
+  const out = empty([...x.shape.slice(0, -1), 4]);
+  const rows = out.size / 4;
+  if (rows > 0) run(padToVec4Program(C), { x, y: out }, { count: rows }, windowWorkgroups(rows), `${label} ${shapes(x)} → [${out.shape}]`);
+  return out;
 }
 
 /** out[c] = x[offset + step·c] per axis, zero outside x. The primitive behind pad/slice/flip. */
