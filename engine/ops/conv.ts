@@ -10,7 +10,7 @@ import { matmulRaw } from './matmul.js';
 import { reduceRaw } from './reduce.js';
 import { reluGradOfSumRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
-import { padLastAxisTo4Raw, permuteRaw, resizeRaw } from './shape.js';
+import { permuteRaw, resizeRaw } from './shape.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -245,8 +245,8 @@ export function conv2dWeightGradRaw(x: Tensor, dy: Tensor, g: ConvGeometry): Ten
 
 /**
  * Whether the weight gradient takes the tap window (convWeightGradWindowA): stride 1 or 2 and
- * dilation 1 along the width, 2 to 4 taps across, channels and Wo multiples of 4, and a CPU adapter under the
- * default tile. A lane then holds 4·KW rows by up to 32 columns of C, or 64 from 128 output
+ * dilation 1 along the width, 2 to 4 taps across, channels and Wo multiples of 4, and a CPU adapter
+ * under the default tile. A lane then holds 4·KW rows by up to 32 columns of C, or 64 from 128 output
  * channels (384 or 768 accumulators at KW = 3): CPU adapters spill them to cache cheaply and gain
  * from every load saved, while on a GPU that many registers would cost most of its occupancy, and
  * its loads are coalesced anyway.
@@ -308,7 +308,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv
   const op = `conv2d${residual ? '+residual' : ''}${relu ? '+relu' : ''}`;
   // The forward and the weight gradient run in geometry gf: an image's channels padded to 4, or g.
   const gf = imageChannelsPadded(g) ? { ...g, Ci: 4 } : g;
-  const xf = gf === g ? x : padLastAxisTo4Raw(x, 'conv2d input, channels padded');
+  const xf = gf === g ? x : resizeRaw(x, [g.N, g.H, g.W, 4], 'conv2d input, channels padded');
   const wf = gf === g ? w : resizeRaw(w, [g.KH, g.KW, 4, g.Co], 'conv2d weight, channels padded');
   const y = conv2dForwardRaw(xf, wf, gf, epilogue);
   if (wf !== w) wf.dispose();

@@ -55,20 +55,23 @@ function windowRaw(direction: 'forward' | 'transpose', x: Tensor, inShape: Shape
   return out;
 }
 
-/** x cut or zero-padded at the end of each axis to `shape`, without autograd (a copy). */
+/**
+ * x cut or zero-padded at the end of each axis to `shape`, without autograd (a copy). Padding only
+ * the last axis from 1–3 entries to 4 (an image's channels) takes one vec4 per thread; the generic
+ * window would take one thread per float.
+ */
 export function resizeRaw(x: Tensor, shape: Shape, label: string): Tensor {
   if (shape.length !== x.rank) throw new Error(`${label}: expected ${x.rank} sizes for ${x.describe()}, got [${shape}]`);
+  const fullLabel = `${label} ${shapes(x)} → [${shape}]`;
+  const last = x.rank - 1;
+  if (last >= 0 && x.shape[last] < 4 && shape[last] === 4 && x.shape.every((d, i) => i === last || d === shape[i])) {
+    const out = empty(shape);
+    const rows = out.size / 4;
+    if (rows > 0) run(padToVec4Program(x.shape[last]), { x, y: out }, { count: rows }, windowWorkgroups(rows), fullLabel);
+    return out;
+  }
   const w: Window = { outShape: [...shape], offsets: x.shape.map(() => 0), steps: x.shape.map(() => 1) };
-  return windowRaw('forward', x, x.shape, w, `${label} ${shapes(x)} → [${shape}]`);
-}
-
-/** The last axis (1 to 3 entries) zero-padded to 4, without autograd: one vec4 per thread. */
-export function padLastAxisTo4Raw(x: Tensor, label: string): Tensor {
-  const C = x.shape[x.rank - 1];
-  const out = empty([...x.shape.slice(0, -1), 4]);
-  const rows = out.size / 4;
-  if (rows > 0) run(padToVec4Program(C), { x, y: out }, { count: rows }, windowWorkgroups(rows), `${label} ${shapes(x)} → [${out.shape}]`);
-  return out;
+  return windowRaw('forward', x, x.shape, w, fullLabel);
 }
 
 /** out[c] = x[offset + step·c] per axis, zero outside x. The primitive behind pad/slice/flip. */
