@@ -98,6 +98,15 @@ export interface GemmConfig {
    * per-thread values, which in this mode belong to the rows a thread loads, not those it stores).
    */
   shared?: boolean;
+  /**
+   * Write the tile out in a loop over its vec4s, read from a private array, instead of straight-line
+   * code (same values, same order of sums). For CPU adapters: llvmpipe turns each lane-varying store
+   * into a branch per lane, and a tile's hundreds of them, with every accumulator live across them,
+   * cost LLVM seconds per pipeline (a 4×64 tile with bias, residual and ReLU: 37 s, in a loop 2 s).
+   * GPU compilers keep the straight-line form's values in registers, which a dynamically indexed
+   * array may not get, so they keep it.
+   */
+  storeLoop?: boolean;
   label: string;
 }
 
@@ -120,7 +129,7 @@ export function gemmProgram(cfg: GemmConfig): Program {
   if (cfg.halfOutput && !cfg.vecStore) throw new Error('gemm: f16 output needs rows of C in whole vec4s');
   if (cfg.shared && (cfg.subgroupSize || cfg.rowOffset)) throw new Error('gemm: shared-memory tiles take neither a subgroup-shared B tile nor a row-offset write hook');
   if (cfg.residual && cfg.halfOutput) throw new Error('gemm: a residual is added to f32 outputs only');
-  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.residual ? '_res' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.shared ? '_smem' : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.residual ? '_res' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.shared ? '_smem' : ''}${cfg.storeLoop ? '_wl' : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
   const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), ...(cfg.residual ? [{ name: 'R', access: 'read' as const, element: cfg.vecStore ? ('vec4<f32>' as const) : ('f32' as const) }] : []), cfg.halfOutput ? { ...write('C', 'vec2<u32>'), half: true } : write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
   const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms, ...(cfg.rowOffset?.uniforms ?? [])];
   // Readers of one conv share geometry uniforms: declare each name once.
@@ -294,30 +303,56 @@ var<workgroup> Bs: array<vec4<f32>, ${SHARED_K_BLOCKS * 4 * BN4}>;`;
   return { decls, setup: [...A.setup, ...B.setup], stage: L };
 }
 
+/** The value stored for accumulator `acc` (a vec4 WGSL expression) with bias `bias`, at row offset `row` and column `n`. */
+function storedValue(cfg: GemmConfig, acc: string, bias: string, row: string, n: string): string {
+  // The residual is read where C is written; past the last column (scalar stores) the read is clamped.
+  const residual = cfg.vecStore ? `R[(${row} + ${n}) / 4u]` : `vec4<f32>(${range(4).map((q) => `R[${row} + min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`;
+  let v = acc;
+  if (cfg.bias) v = `(${v} + ${bias})`;
+  if (cfg.residual) v = `(${v} + ${residual})`;
+  if (cfg.relu) v = `max(${v}, vec4<f32>())`;
+  return v;
+}
+
+/** Statements storing `v` (vec4) at row offset `row`, columns n..n+3, inside the row's bounds check. */
+function storeStatements(cfg: GemmConfig, v: string, row: string, n: string): string[] {
+  if (cfg.halfOutput) return [`if (${n} < params.N) { C[(${row} + ${n}) / 4u] = packHalf4(${v}); }`];
+  if (cfg.vecStore) return [`if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`];
+  return [`{ let v = ${v};`, ...range(4).map((q) => `  if (${n} + ${q}u < params.N) { C[${row} + ${n} + ${q}u] = v.${comp[q]}; }`), '}'];
+}
+
+/** A vec4 of the bias from column `n` on (uniform across a subgroup where `n` is), clamped to the last column. */
+const biasAt = (n: string) => `vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`;
+
 /** The store of the thread's TM×TN tile at rows cm0.., columns cn0.. (bias, residual, ReLU, f16 and the row-offset hook applied). */
 function storeLines(cfg: GemmConfig): string[] {
+  const tn4 = cfg.tn / 4;
+  const rowOf = (i: number) => (cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(cm0 + ${i}u)`, i)}` : `cBase + (cm0 + ${i}u) * params.N`);
+  // Biases are loaded before the row checks: outside divergent control flow their addresses are
+  // uniform across a subgroup, which llvmpipe loads once instead of lane by lane.
+  if (cfg.storeLoop) {
+    const count = cfg.tm * tn4;
+    return [
+      `var tileAcc = array<vec4<f32>, ${count}>(${range(cfg.tm).flatMap((i) => range(tn4).map((j) => `acc${i}_${j}`)).join(', ')});`,
+      `var tileRow = array<u32, ${cfg.tm}>(${range(cfg.tm).map(rowOf).join(', ')});`,
+      `for (var t = 0u; t < ${count}u; t++) {`,
+      `  let i = t / ${tn4}u;`,
+      `  let n = cn0 + 4u * (t % ${tn4}u);`,
+      ...(cfg.bias ? [`  let b = ${biasAt('n')};`] : []),
+      '  if (cm0 + i < params.M) {',
+      '    let row = tileRow[i];',
+      ...storeStatements(cfg, storedValue(cfg, 'tileAcc[t]', 'b', 'row', 'n'), 'row', 'n').map((l) => `    ${l}`),
+      '  }',
+      '}',
+    ];
+  }
   const L: string[] = [];
-  // A column's bias is loaded once for all TM rows, and before the row checks: outside control flow
-  // the addresses are uniform across a subgroup, which llvmpipe loads once instead of lane by lane.
-  if (cfg.bias) for (const j of range(cfg.tn / 4)) L.push(`let bias${j} = vec4<f32>(${range(4).map((q) => `bias[min(cn0 + ${4 * j + q}u, params.N - 1u)]`).join(', ')});`);
+  if (cfg.bias) for (const j of range(tn4)) L.push(`let bias${j} = ${biasAt(`cn0 + ${4 * j}u`)};`);
   for (const i of range(cfg.tm)) {
     L.push(`if (cm0 + ${i}u < params.M) {`);
-    for (const j of range(cfg.tn / 4)) {
+    for (const j of range(tn4)) {
       const n = `cn0 + ${4 * j}u`;
-      const row = cfg.rowOffset ? `cBase + ${cfg.rowOffset.expr(`(cm0 + ${i}u)`, i)}` : `cBase + (cm0 + ${i}u) * params.N`;
-      // The residual is read where C is written; past the last column (scalar stores) the read is clamped.
-      const residual = cfg.vecStore ? `R[(${row} + ${n}) / 4u]` : `vec4<f32>(${range(4).map((q) => `R[${row} + min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`;
-      let v = `acc${i}_${j}`;
-      if (cfg.bias) v = `(${v} + bias${j})`;
-      if (cfg.residual) v = `(${v} + ${residual})`;
-      if (cfg.relu) v = `max(${v}, vec4<f32>())`;
-      if (cfg.halfOutput) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = packHalf4(${v}); }`);
-      else if (cfg.vecStore) L.push(`  if (${n} < params.N) { C[(${row} + ${n}) / 4u] = ${v}; }`);
-      else {
-        L.push(`  { let v = ${v};`);
-        for (const q of range(4)) L.push(`    if (${n} + ${q}u < params.N) { C[${row} + ${n} + ${q}u] = v.${comp[q]}; }`);
-        L.push('  }');
-      }
+      L.push(...storeStatements(cfg, storedValue(cfg, `acc${i}_${j}`, `bias${j}`, rowOf(i), n), rowOf(i), n).map((l) => `  ${l}`));
     }
     L.push('}');
   }

@@ -5,7 +5,8 @@
 //  - LP_NATIVE_VECTOR_WIDTH=256 gives 8-lane subgroups (the test run itself gets 16 on AVX-512);
 //  - SELECTIVITY_SUBGROUPS=4 builds the kernels for 4 lanes while the subgroups have 8 or 16: the
 //    case of subgroups wider than the kernels assume, as when their size varies;
-//  - a shared-memory GEMM tile: the GPU tiling, through the matmul cases.
+//  - a shared-memory GEMM tile: the GPU tiling, through the matmul cases;
+//  - register tiles written out in straight-line code, as on GPUs (CPU adapters write them in a loop).
 // A representative subset of the kernel cases runs in each (all GEMM shapes, reductions, batch norm).
 import { spawn } from 'node:child_process';
 import { test } from 'uvu';
@@ -72,6 +73,13 @@ test('kernels built for 4 lanes are right on wider subgroups (sizes that vary be
 // (test/matmul.test.ts also runs every tile candidate, shared ones included, on the three conv directions.)
 test('shared-memory GEMM tiles (the GPU tiling) match the references in the matmul cases', async () => {
   assertAllPassed('shared 4×8 tiles', await runChild({}, ['--suites', 'matmul', '--tile', '4x8s']), 10);
+});
+
+test('register tiles written out in straight-line code (GPU adapters) match the references', async () => {
+  // Every write-out the template has: plain, bias (linear), bias + residual + ReLU, split K, and a
+  // strided data gradient's row-offset hook (sub-pixel phases).
+  const report = await runChild({}, ['--suites', 'matmul,conv', '--store-loop', 'off', '--only', '^(matmul|linear|subgroup|broadcasts)|write-out|\\[1,7,7,4\\]→8 k3x3 s2']);
+  assertAllPassed('straight-line write-out', report, 16);
 });
 
 test('SELECTIVITY_SUBGROUPS rejects what it cannot mean, naming the variable', async () => {

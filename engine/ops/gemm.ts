@@ -167,6 +167,22 @@ export function chooseTiling(M: number, N: number, K: number, batches: number, a
   return { tm, tn, shared, splits, kChunk: Math.max(kChunk, 4) };
 }
 
+let storeLoopSetting: boolean | null = null;
+
+/**
+ * How GEMMs write their tile out: true for a loop over the tile (GemmConfig.storeLoop), false for
+ * straight-line code, null for the adapter's default (the loop on CPU adapters, where it compiles
+ * several times faster and runs as fast). The stored values are the same either way.
+ */
+export function setGemmStoreLoop(enabled: boolean | null): void {
+  storeLoopSetting = enabled;
+}
+
+/** Whether register-blocked GEMMs write their tile out in a loop on this device now. */
+export function gemmStoreLoop(): boolean {
+  return storeLoopSetting ?? gpu().info.cpu;
+}
+
 let subgroupsEnabled = true;
 // Threads per GEMM workgroup (shaders/gemm.ts): a subgroup must divide it.
 const WORKGROUP = 64;
@@ -218,7 +234,7 @@ export function gemm(p: GemmProblem): Tensor {
     return rounded;
   }
   const { a, b } = (!shared && p.forRowTile?.(tm)) || p;
-  const program = gemmProgram({ a, b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, residual: fused && !!p.residual, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, label: p.label });
+  const program = gemmProgram({ a, b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, residual: fused && !!p.residual, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, storeLoop: !shared && gemmStoreLoop(), label: p.label });
   const layout: GemmLayout = shared ? { mode: 'shared' } : sharing ? { mode: 'subgroup', workgroupSize: sharing.workgroupSize } : { mode: 'registers' };
   const out = p.output ?? empty([batches * splits * p.M * p.N], half ? 'f16' : 'f32');
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
