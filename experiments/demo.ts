@@ -30,8 +30,8 @@ runs/demo-<time>/ under the current folder. It takes no options: the commands it
 eval-corruptions, attack, dimensionality, gradient-variability, report) take the real settings;
 see node dist/experiments/cli.js --help.
 
-About 5 minutes on 2 CPU cores once the shaders are compiled; the first run on a machine also
-compiles them (a few minutes more on a CPU adapter; Mesa keeps them in its shader cache).`;
+About 4 to 5 minutes on 2 CPU cores once the shaders are compiled. Without a GPU the first run on a
+machine also compiles them (8.5 minutes in all with an empty cache); Mesa keeps them for later runs.`;
 
 if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
   console.log(HELP);
