@@ -321,8 +321,8 @@ function storeStatements(cfg: GemmConfig, v: string, row: string, n: string): st
   return [`{ let v = ${v};`, ...range(4).map((q) => `  if (${n} + ${q}u < params.N) { C[${row} + ${n} + ${q}u] = v.${comp[q]}; }`), '}'];
 }
 
-/** A vec4 of the bias from column `n` on (uniform across a subgroup where `n` is), clamped to the last column. */
-const biasAt = (n: string) => `vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`;
+/** A vec4 of the bias from column `n` + `offset` on (uniform across a subgroup where `n` is), clamped to the last column. */
+const biasAt = (n: string, offset = 0) => `vec4<f32>(${range(4).map((q) => `bias[min(${n} + ${offset + q}u, params.N - 1u)]`).join(', ')})`;
 
 /** The store of the thread's TM×TN tile at rows cm0.., columns cn0.. (bias, residual, ReLU, f16 and the row-offset hook applied). */
 function storeLines(cfg: GemmConfig): string[] {
@@ -347,7 +347,7 @@ function storeLines(cfg: GemmConfig): string[] {
     ];
   }
   const L: string[] = [];
-  if (cfg.bias) for (const j of range(tn4)) L.push(`let bias${j} = ${biasAt(`cn0 + ${4 * j}u`)};`);
+  if (cfg.bias) for (const j of range(tn4)) L.push(`let bias${j} = ${biasAt('cn0', 4 * j)};`);
   for (const i of range(cfg.tm)) {
     L.push(`if (cm0 + ${i}u < params.M) {`);
     for (const j of range(tn4)) {

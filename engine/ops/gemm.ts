@@ -172,7 +172,7 @@ let storeLoopSetting: boolean | null = null;
 /**
  * How GEMMs write their tile out: true for a loop over the tile (GemmConfig.storeLoop), false for
  * straight-line code, null for the adapter's default (the loop on CPU adapters, where it compiles
- * several times faster and runs as fast). The stored values are the same either way.
+ * several times faster and ran faster too). The stored values are the same either way.
  */
 export function setGemmStoreLoop(enabled: boolean | null): void {
   storeLoopSetting = enabled;
