@@ -33,12 +33,13 @@ see node dist/experiments/cli.js --help.
 About 4 to 5 minutes on 2 CPU cores once the shaders are compiled. Without a GPU the first run on a
 machine also compiles them (8.5 minutes in all with an empty cache); Mesa keeps them for later runs.`;
 
-if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+const args = process.argv.slice(2);
+if (args.some((a) => a === '--help' || a === '-h')) {
   console.log(HELP);
   process.exit(0);
 }
-if (process.argv.length > 2) {
-  console.error(`demo: takes no arguments, got ${process.argv.slice(2).join(' ')} (--help says what it does)`);
+if (args.length > 0) {
+  console.error(`demo: takes no arguments, got ${args.join(' ')} (--help says what it does)`);
   process.exit(2);
 }
 
