@@ -1,6 +1,9 @@
-// One worker process of `npm test` (started by scripts/test.mjs): imports the given uvu test files one
-// at a time, runs each file's tests right after importing it, and reports every file's counts to the
-// parent over IPC. All files share this process, so they share one GPU device.
+// One worker process of `npm test` (started by scripts/test.mjs). The parent hands it test files one
+// at a time over IPC; it imports each uvu file, runs its tests, and reports the file's counts back.
+// The files a worker runs share its process, so they share one GPU device.
+//
+// With TEST_WORKER_MARKERS=1 (the parent runs several workers and prints each file's output as one
+// block) every file's output ends with FILE_END on stdout, after everything the file printed.
 //
 // uvu alone loses errors thrown in a `before` hook (its runner returns from a `finally` block) and
 // lets one thrown in an `after` hook end the whole run. Here both are printed with the file's name
@@ -11,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 globalThis.UVU_DEFER = 1; // uvu queues suites instead of running them on its own
 const uvu = await import('uvu');
 
-const files = process.argv.slice(2);
+const FILE_END = '\u001etest-file-end\n';
+const markers = process.env.TEST_WORKER_MARKERS === '1';
 let current = '';
 let hookFailures = [];
 let afterFailures = 0;
@@ -48,7 +52,8 @@ uvu.test.after = Object.assign((handler) => registerAfter(async (state) => {
   }
 }), registerAfter);
 
-async function runFile(file, index) {
+let queued = 0; // files this process has put in uvu's queue
+async function runFile(file) {
   current = relative(process.cwd(), file);
   hookFailures = [];
   afterFailures = 0;
@@ -56,7 +61,8 @@ async function runFile(file, index) {
   const started = Date.now();
   const counts = { file: current, total: 0, passed: 0, skipped: 0, failed: 0, problems: [], seconds: 0 };
   process.stdout.write(`\n${current}\n`);
-  globalThis.UVU_INDEX = index;
+  const slot = queued++;
+  globalThis.UVU_INDEX = slot;
   globalThis.UVU_QUEUE.push([current]);
   try {
     await import(pathToFileURL(file).href);
@@ -64,7 +70,7 @@ async function runFile(file, index) {
     counts.problems.push(report('failed to load', error));
     loadFailed = true;
   }
-  const [, ...suites] = globalThis.UVU_QUEUE[index] ?? [];
+  const [, ...suites] = globalThis.UVU_QUEUE[slot] ?? [];
   for (const run of suites) {
     const [errors, passed, skipped, total] = await run();
     counts.total += total;
@@ -82,9 +88,17 @@ async function runFile(file, index) {
     counts.problems.push(`${current}: registered no tests (or never called test.run())`);
   }
   counts.seconds = (Date.now() - started) / 1000;
+  if (markers) await new Promise((resolve) => process.stdout.write(FILE_END, resolve));
   process.send({ type: 'file', report: counts });
 }
 
-for (let i = 0; i < files.length; i++) await runFile(files[i], i);
-process.send({ type: 'done' });
-process.disconnect();
+// The parent answers every 'ready' and 'file' message with the next file, or with 'stop'.
+process.on('message', async (message) => {
+  if (message.type === 'run') {
+    await runFile(message.file);
+  } else if (message.type === 'stop') {
+    process.send({ type: 'done' });
+    process.disconnect();
+  }
+});
+process.send({ type: 'ready' });

@@ -2,15 +2,18 @@
 // with the line "N passed, N failed" that CI reads. The exit status is 0 only when something passed
 // and nothing failed.
 //
-//   node scripts/test.mjs [PATTERN] [--no-build] [--dir DIR]
+//   node scripts/test.mjs [PATTERN] [--no-build] [--dir DIR] [--jobs N]
 //
 // PATTERN is a case-insensitive regular expression on the path inside DIR (default dist/test) of
 // the *.test.js files to run; with a pattern the type-check is left out, so running a few files stays quick.
-// Files run in one worker process (scripts/test-worker.mjs), so they share one GPU device. A file
-// that ends without its summary (the process crashed or exited) counts as failed, and a new worker
-// runs the files after it.
+// Files run in N worker processes (scripts/test-worker.mjs; default TEST_JOBS, else 2, or 1 on a
+// one-core machine), each taking the next file when it finishes one; the files of one worker share
+// its GPU device. A file that ends without its summary (the process crashed or exited) counts as
+// failed, and a new worker goes on with the files left. Each file's time is kept in
+// DIR/.test-times.json, and with several workers the longest files start first.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 
 const argv = process.argv.slice(2);
@@ -26,6 +29,8 @@ const option = (name, fallback) => {
   return value;
 };
 const build = !flag('--no-build');
+const jobsOption = option('--jobs', undefined);
+const jobCount = jobsOption === undefined ? undefined : parseJobs(jobsOption, '--jobs');
 const dir = option('--dir', 'dist/test');
 const pattern = argv[0];
 const failures = [];
@@ -79,51 +84,131 @@ try {
 }
 if (files.length === 0) fail(`no test file in ${dir} matches ${pattern ? `'${pattern}'` : '*.test.js'}`);
 
+// Parallel workers: llvmpipe compiles each shader on first use on one core, so on a machine whose
+// shader cache is empty one worker leaves the other core idle for most of the run.
+const jobs = Math.max(1, Math.min(files.length, jobCount ?? defaultJobs()));
+const FILE_END = '\u001etest-file-end\n';
+const times = readTimes();
+// The longest files first (as timed by the last run), so that no long file starts last.
+const queue = jobs > 1 ? [...files].sort((a, b) => (times[key(b)] ?? 0) - (times[key(a)] ?? 0)) : [...files];
 const slow = [];
-/** Runs `queue` in a worker; returns the files it did not get to. */
-function runWorker(queue) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['scripts/test-worker.mjs', ...queue], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, FORCE_COLOR: '0' } });
-    let reported = 0;
-    let exitTimer = null;
-    child.on('message', (message) => {
-      if (message.type === 'file') {
-        const r = message.report;
-        reported++;
-        passed += r.passed;
-        failed += r.failed;
-        skipped += r.skipped;
-        failures.push(...r.problems);
-        if (r.failed > 0 && r.problems.length === 0) failures.push(`${r.file}: ${r.failed} of ${r.total} tests failed`);
-        slow.push([r.file, r.seconds]);
-      } else if (message.type === 'done') {
-        // Everything ran; a handle left open must not hang the run.
-        exitTimer = setTimeout(() => {
-          console.log('test worker: still running 60 s after its last file (an open handle?); stopping it');
-          child.kill('SIGKILL');
-        }, 60_000);
+
+function defaultJobs() {
+  const env = process.env.TEST_JOBS;
+  if (env !== undefined) return parseJobs(env, 'TEST_JOBS');
+  return Math.min(2, availableParallelism());
+}
+function parseJobs(text, what) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.log(`${what}: expected a whole number of worker processes (1 or more), got '${text}'`);
+    summary(0, 1);
+  }
+  return n;
+}
+function key(file) {
+  return relative(dir, file);
+}
+function readTimes() {
+  try {
+    const parsed = JSON.parse(readFileSync(join(dir, '.test-times.json'), 'utf8'));
+    return parsed && typeof parsed === 'object' ? parsed : {};
+  } catch {
+    return {}; // no run recorded yet, or a file we cannot read: the order stays alphabetical
+  }
+}
+function writeTimes() {
+  const merged = { ...times };
+  for (const [file, seconds] of slow) merged[key(file)] = Math.round(seconds * 10) / 10;
+  const path = join(dir, '.test-times.json');
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(merged, null, 1)}\n`);
+    renameSync(temporary, path);
+  } catch {
+    // Only the next run's order depends on it.
+  }
+}
+
+/**
+ * One worker slot: a worker process takes the next file from the queue each time it reports one.
+ * A worker that exits in the middle of a file fails that file, and a new worker goes on with the queue.
+ * With several slots each file's output is held and printed as one block when the file ends.
+ */
+function runSlot(slot) {
+  return new Promise((resolveSlot) => {
+    const start = () => {
+      const child = spawn(process.execPath, ['scripts/test-worker.mjs'], {
+        stdio: ['inherit', jobs > 1 ? 'pipe' : 'inherit', jobs > 1 ? 'pipe' : 'inherit', 'ipc'],
+        env: { ...process.env, FORCE_COLOR: '0', TEST_WORKER_MARKERS: jobs > 1 ? '1' : '0' },
+      });
+      let current = null;
+      let held = '';
+      let exitTimer = null;
+      if (jobs > 1) {
+        const take = (chunk) => {
+          held += chunk;
+          for (let end = held.indexOf(FILE_END); end >= 0; end = held.indexOf(FILE_END)) {
+            process.stdout.write(held.slice(0, end));
+            held = held.slice(end + FILE_END.length);
+          }
+        };
+        child.stdout.setEncoding('utf8').on('data', take);
+        child.stderr.setEncoding('utf8').on('data', (chunk) => (held += chunk));
       }
-    });
-    child.on('exit', (code, signal) => {
-      if (exitTimer) clearTimeout(exitTimer);
-      if (reported < queue.length) {
-        const file = relative(process.cwd(), queue[reported]);
-        fail(`${file}: ended without uvu's summary (worker ${signal ? `killed by ${signal}` : `exited with code ${code}`})`);
-        console.log(`\n  ✘ ${file}: ended without uvu's summary; the remaining files run in a new worker`);
-        resolve(queue.slice(reported + 1));
-      } else {
-        resolve([]);
-      }
-    });
+      const next = () => {
+        current = queue.shift() ?? null;
+        if (current) {
+          if (jobs > 1) console.log(`  … ${relative(process.cwd(), current)} started (worker ${slot + 1})`);
+          child.send({ type: 'run', file: current });
+        } else {
+          child.send({ type: 'stop' });
+        }
+      };
+      child.on('message', (message) => {
+        if (message.type === 'ready') {
+          next();
+        } else if (message.type === 'file') {
+          const r = message.report;
+          passed += r.passed;
+          failed += r.failed;
+          skipped += r.skipped;
+          failures.push(...r.problems);
+          if (r.failed > 0 && r.problems.length === 0) failures.push(`${r.file}: ${r.failed} of ${r.total} tests failed`);
+          slow.push([current, r.seconds]);
+          next();
+        } else if (message.type === 'done') {
+          // Everything ran; a handle left open must not hang the run.
+          exitTimer = setTimeout(() => {
+            console.log(`test worker ${slot + 1}: still running 60 s after its last file (an open handle?); stopping it`);
+            child.kill('SIGKILL');
+          }, 60_000);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (exitTimer) clearTimeout(exitTimer);
+        if (held) process.stdout.write(held);
+        if (current) {
+          const file = relative(process.cwd(), current);
+          fail(`${file}: ended without uvu's summary (worker ${signal ? `killed by ${signal}` : `exited with code ${code}`})`);
+          console.log(`\n  ✘ ${file}: ended without uvu's summary${queue.length > 0 ? '; a new worker goes on with the files left' : ''}`);
+          if (queue.length > 0) return start();
+        }
+        resolveSlot();
+      });
+    };
+    start();
   });
 }
 
-let queue = files;
-while (queue.length > 0) queue = await runWorker(queue);
+const runStarted = Date.now();
+if (files.length > 0) await Promise.all(Array.from({ length: jobs }, (_, slot) => runSlot(slot)));
+writeTimes();
 
 if (!pattern && slow.length > 1) {
   const top = slow.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([f, s]) => `${f.replace(/^.*[\\/]/, '')} ${s.toFixed(0)} s`);
   console.log(`\nslowest files: ${top.join(', ')}`);
+  console.log(`${files.length} files in ${((Date.now() - runStarted) / 1000).toFixed(0)} s on ${jobs} worker${jobs > 1 ? 's' : ''}`);
 }
 if (failures.length > 0) console.log(`\nFailures:\n${failures.map((f) => `  ✘ ${f}`).join('\n')}\n`);
 summary(passed, failed, skipped);

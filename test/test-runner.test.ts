@@ -1,8 +1,9 @@
 // scripts/test.mjs on small fixture test files: errors in hooks are printed with the file's name and
-// counted, a file that ends without uvu's summary fails and the files after it still run, and a run
-// in which nothing passed never exits 0.
+// counted, a file that ends without uvu's summary fails and the files after it still run (with one
+// worker and with several), each file's output stays in one piece when workers run side by side, and
+// a run in which nothing passed never exits 0.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -30,18 +31,19 @@ function write(dir: string, files: Record<string, string>): void {
   }
 }
 
-function runTests(dir: string, pattern?: string): { code: number | null; out: string; last: string } {
-  const r = spawnSync(process.execPath, ['scripts/test.mjs', '--no-build', '--dir', dir, ...(pattern ? [pattern] : [])], { encoding: 'utf8', timeout: 60_000 });
+function runTests(dir: string, pattern?: string, jobs?: number): { code: number | null; out: string; last: string } {
+  const args = ['scripts/test.mjs', '--no-build', '--dir', dir, ...(jobs !== undefined ? ['--jobs', String(jobs)] : []), ...(pattern ? [pattern] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
   const out = r.stdout + r.stderr;
   return { code: r.status, out, last: r.stdout.trim().split('\n').at(-1) ?? '' };
 }
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
-test('hook errors, crashes, empty and failing files are each reported with their file and counted', () => {
-  const dir = join(root, 'mixed');
+for (const jobs of [1, 3]) test(`hook errors, crashes, empty and failing files are each reported with their file and counted (${jobs} worker${jobs > 1 ? 's' : ''})`, () => {
+  const dir = join(root, `mixed-${jobs}`);
   write(dir, FIXTURES);
-  const { code, out, last } = runTests(dir, '\\.test\\.js$');
+  const { code, out, last } = runTests(dir, '\\.test\\.js$', jobs);
   assert.is(code, 1, out);
   // passed: a-pass 2, c-after 1, h-after-crash 1. failed: b 2 (not run), c 1 (after hook), d 1 (no
   // summary), e 1 (no tests), f 1 (load), g 1.
@@ -54,6 +56,38 @@ test('hook errors, crashes, empty and failing files are each reported with their
     'f-load.test.js: failed to load: top-level failure',
     'one is not two',
   ]) assert.ok(out.includes(expected), `missing '${expected}' in:\n${out}`);
+});
+
+test('with several workers each file\'s output is printed in one piece, and the files\' times are kept', () => {
+  const dir = join(root, 'blocks');
+  const files: Record<string, string> = {};
+  for (const name of ['p', 'q', 'r', 's']) {
+    files[`${name}.test.js`] = `test('${name}', async () => {
+  for (let i = 0; i < 5; i++) { console.log('${name} line ' + i); await new Promise((r) => setTimeout(r, 30)); }
+});`;
+  }
+  write(dir, files);
+  const r = runTests(dir, '.', 2);
+  assert.is(r.code, 0, r.out);
+  assert.is(r.last, '4 passed, 0 failed', r.out);
+  for (const name of ['p', 'q', 'r', 's']) {
+    const lines = r.out.split('\n');
+    const first = lines.indexOf(`${name} line 0`);
+    assert.equal(lines.slice(first, first + 5), [0, 1, 2, 3, 4].map((i) => `${name} line ${i}`), r.out);
+    assert.ok(lines.includes(`  … ${join(dir, `${name}.test.js`)} started (worker 1)`) || lines.includes(`  … ${join(dir, `${name}.test.js`)} started (worker 2)`), r.out);
+  }
+  const times = JSON.parse(readFileSync(join(dir, '.test-times.json'), 'utf8'));
+  assert.equal(Object.keys(times).sort(), ['p.test.js', 'q.test.js', 'r.test.js', 's.test.js']);
+  assert.ok(Object.values(times).every((t) => typeof t === 'number' && t >= 0.1), JSON.stringify(times));
+});
+
+test('--jobs must be a whole number of workers', () => {
+  const dir = join(root, 'jobs');
+  write(dir, { 'ok.test.js': FIXTURES['a-pass.test.js'] });
+  const r = runTests(dir, 'ok', 0);
+  assert.is(r.code, 1, r.out);
+  assert.ok(r.out.includes("--jobs: expected a whole number of worker processes (1 or more), got '0'"), r.out);
+  assert.is(r.last, '0 passed, 1 failed', r.out);
 });
 
 test('a run where nothing passes exits 1, never "0 passed, 0 failed"', () => {
