@@ -185,6 +185,8 @@ function runSlot(slot) {
           }, 60_000);
         }
       });
+      // A send to a worker that has just died: its 'exit' below reports the file it was running.
+      child.on('error', () => undefined);
       child.on('exit', (code, signal) => {
         if (exitTimer) clearTimeout(exitTimer);
         if (held) process.stdout.write(held);
