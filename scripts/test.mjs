@@ -205,6 +205,7 @@ function runSlot(slot) {
 
 const runStarted = Date.now();
 if (files.length > 0) await Promise.all(Array.from({ length: jobs }, (_, slot) => runSlot(slot)));
+for (const file of queue) fail(`${relative(process.cwd(), file)}: not run (every test worker exited before taking it)`);
 writeTimes();
 
 if (!pattern && slow.length > 1) {
