@@ -10,7 +10,8 @@
 // one-core machine), each taking the next file when it finishes one; the files of one worker share
 // its GPU device. A file that ends without its summary (the process crashed or exited) counts as
 // failed, and a new worker goes on with the files left. Each file's time is kept in
-// DIR/.test-times.json, and with several workers the longest files start first.
+// DIR/.test-times.json, and with several workers the longest files start first (test/durations.json
+// gives the order where no run has been recorded).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -31,7 +32,8 @@ const option = (name, fallback) => {
 const build = !flag('--no-build');
 const jobsOption = option('--jobs', undefined);
 const jobCount = jobsOption === undefined ? undefined : parseJobs(jobsOption, '--jobs');
-const dir = option('--dir', 'dist/test');
+const DEFAULT_DIR = 'dist/test';
+const dir = option('--dir', DEFAULT_DIR);
 const pattern = argv[0];
 const failures = [];
 let passed = 0;
@@ -109,13 +111,21 @@ function parseJobs(text, what) {
 function key(file) {
   return relative(dir, file);
 }
+/**
+ * Seconds per file: this machine's last run (DIR/.test-times.json) over, for the default DIR, the
+ * times of a first run on a 2-core machine with an empty shader cache (test/durations.json), so a
+ * fresh clone also starts its longest files first.
+ */
 function readTimes() {
-  try {
-    const parsed = JSON.parse(readFileSync(join(dir, '.test-times.json'), 'utf8'));
-    return parsed && typeof parsed === 'object' ? parsed : {};
-  } catch {
-    return {}; // no run recorded yet, or a file we cannot read: the order stays alphabetical
-  }
+  const read = (path) => {
+    try {
+      const parsed = JSON.parse(readFileSync(path, 'utf8'));
+      return parsed && typeof parsed === 'object' ? parsed : {};
+    } catch {
+      return {}; // none recorded yet, or unreadable: only the order depends on it
+    }
+  };
+  return { ...(dir === DEFAULT_DIR ? read(join('test', 'durations.json')) : {}), ...read(join(dir, '.test-times.json')) };
 }
 function writeTimes() {
   const merged = { ...times };
