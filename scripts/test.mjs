@@ -27,13 +27,38 @@ const option = (name, fallback) => {
   const i = argv.indexOf(name);
   if (i < 0) return fallback;
   const [, value] = argv.splice(i, 2);
+  if (value === undefined || value.startsWith('--')) {
+    console.log(`${name}: expected a value after it\n\n${USAGE}\n`);
+    summary(0, 1);
+  }
   return value;
 };
+const USAGE = `Usage: npm test [-- PATTERN] [--no-build] [--dir DIR] [--jobs N]
+       node scripts/test.mjs [PATTERN] [--no-build] [--dir DIR] [--jobs N]
+
+Builds, type-checks (when no PATTERN is given) and runs the uvu test files, ending with the line
+"N passed, N failed".
+
+  PATTERN      a case-insensitive regular expression on the paths (inside DIR) of the files to run
+  --no-build   run what dist/ holds now
+  --dir DIR    where the built test files are (default dist/test)
+  --jobs N     worker processes running files side by side (default TEST_JOBS, else 2, or 1 on a
+               one-core machine)
+  --help       show this help`;
+if (flag('--help') || flag('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const build = !flag('--no-build');
 const jobsOption = option('--jobs', undefined);
 const jobCount = jobsOption === undefined ? undefined : parseJobs(jobsOption, '--jobs');
 const DEFAULT_DIR = 'dist/test';
 const dir = option('--dir', DEFAULT_DIR);
+const unknown = argv.filter((a) => a.startsWith('-'));
+if (unknown.length > 0 || argv.length > 1) {
+  console.log(`${unknown.length > 0 ? `unknown option ${unknown[0]}` : `expected at most one PATTERN, got ${argv.map((a) => `'${a}'`).join(', ')}`}\n\n${USAGE}\n`);
+  summary(0, 1);
+}
 const pattern = argv[0];
 const failures = [];
 let passed = 0;

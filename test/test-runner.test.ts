@@ -81,6 +81,20 @@ test('with several workers each file\'s output is printed in one piece, and the 
   assert.ok(Object.values(times).every((t) => typeof t === 'number' && t >= 0.1), JSON.stringify(times));
 });
 
+test('--help prints the usage; an unknown option or a missing value is refused, naming it', () => {
+  const help = spawnSync(process.execPath, ['scripts/test.mjs', '--help'], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(help.status, 0, help.stdout + help.stderr);
+  assert.ok(help.stdout.startsWith('Usage: npm test'), help.stdout);
+  const dir = join(root, 'options');
+  write(dir, { 'ok.test.js': FIXTURES['a-pass.test.js'] });
+  for (const [args, expected] of [[['--job', '2'], 'unknown option --job'], [['--jobs'], '--jobs: expected a value after it'], [['a', 'b'], "expected at most one PATTERN, got 'a', 'b'"]] as const) {
+    const r = spawnSync(process.execPath, ['scripts/test.mjs', '--no-build', '--dir', dir, ...args], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 1, r.stdout + r.stderr);
+    assert.ok(r.stdout.includes(expected), r.stdout);
+    assert.is(r.stdout.trim().split('\n').at(-1), '0 passed, 1 failed', r.stdout);
+  }
+});
+
 test('--jobs must be a whole number of workers', () => {
   const dir = join(root, 'jobs');
   write(dir, { 'ok.test.js': FIXTURES['a-pass.test.js'] });
