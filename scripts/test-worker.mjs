@@ -2,8 +2,8 @@
 // at a time over IPC; it imports each uvu file, runs its tests, and reports the file's counts back.
 // The files a worker runs share its process, so they share one GPU device.
 //
-// With TEST_WORKER_MARKERS=1 (the parent runs several workers and prints each file's output as one
-// block) every file's output ends with FILE_END on stdout, after everything the file printed.
+// With TEST_FILE_END set (the parent runs several workers and prints each file's output as one
+// block) every file's output ends with that marker on stdout, after everything the file printed.
 //
 // uvu alone loses errors thrown in a `before` hook (its runner returns from a `finally` block) and
 // lets one thrown in an `after` hook end the whole run. Here both are printed with the file's name
@@ -14,8 +14,7 @@ import { pathToFileURL } from 'node:url';
 globalThis.UVU_DEFER = 1; // uvu queues suites instead of running them on its own
 const uvu = await import('uvu');
 
-const FILE_END = '\u001etest-file-end\n';
-const markers = process.env.TEST_WORKER_MARKERS === '1';
+const fileEnd = process.env.TEST_FILE_END;
 let current = '';
 let hookFailures = [];
 let afterFailures = 0;
@@ -88,7 +87,7 @@ async function runFile(file) {
     counts.problems.push(`${current}: registered no tests (or never called test.run())`);
   }
   counts.seconds = (Date.now() - started) / 1000;
-  if (markers) await new Promise((resolve) => process.stdout.write(FILE_END, resolve));
+  if (fileEnd) await new Promise((resolve) => process.stdout.write(fileEnd, resolve));
   process.send({ type: 'file', report: counts });
 }
 

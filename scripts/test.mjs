@@ -114,6 +114,7 @@ if (files.length === 0) fail(`no test file in ${dir} matches ${pattern ? `'${pat
 // Parallel workers: llvmpipe compiles each shader on first use on one core, so on a machine whose
 // shader cache is empty one worker leaves the other core idle for most of the run.
 const jobs = Math.max(1, Math.min(files.length, jobCount ?? defaultJobs()));
+// Ends each file's output on a worker's stdout (passed to the workers as TEST_FILE_END).
 const FILE_END = '\u001etest-file-end\n';
 const times = readTimes();
 // The longest files first (as timed by the last run), so that no long file starts last.
@@ -175,7 +176,7 @@ function runSlot(slot) {
     const start = () => {
       const child = spawn(process.execPath, ['scripts/test-worker.mjs'], {
         stdio: ['inherit', jobs > 1 ? 'pipe' : 'inherit', jobs > 1 ? 'pipe' : 'inherit', 'ipc'],
-        env: { ...process.env, FORCE_COLOR: '0', TEST_WORKER_MARKERS: jobs > 1 ? '1' : '0' },
+        env: { ...process.env, FORCE_COLOR: '0', TEST_FILE_END: jobs > 1 ? FILE_END : '' },
       });
       let current = null;
       let held = '';

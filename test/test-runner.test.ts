@@ -32,8 +32,11 @@ function write(dir: string, files: Record<string, string>): void {
 }
 
 function runTests(dir: string, pattern?: string, jobs?: number): { code: number | null; out: string; last: string } {
-  const args = ['scripts/test.mjs', '--no-build', '--dir', dir, ...(jobs !== undefined ? ['--jobs', String(jobs)] : []), ...(pattern ? [pattern] : [])];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+  return runRunner(['--no-build', '--dir', dir, ...(jobs !== undefined ? ['--jobs', String(jobs)] : []), ...(pattern ? [pattern] : [])]);
+}
+
+function runRunner(args: readonly string[]): { code: number | null; out: string; last: string } {
+  const r = spawnSync(process.execPath, ['scripts/test.mjs', ...args], { encoding: 'utf8', timeout: 60_000 });
   const out = r.stdout + r.stderr;
   return { code: r.status, out, last: r.stdout.trim().split('\n').at(-1) ?? '' };
 }
@@ -70,8 +73,8 @@ test('with several workers each file\'s output is printed in one piece, and the 
   const r = runTests(dir, '.', 2);
   assert.is(r.code, 0, r.out);
   assert.is(r.last, '4 passed, 0 failed', r.out);
+  const lines = r.out.split('\n');
   for (const name of ['p', 'q', 'r', 's']) {
-    const lines = r.out.split('\n');
     const first = lines.indexOf(`${name} line 0`);
     assert.equal(lines.slice(first, first + 5), [0, 1, 2, 3, 4].map((i) => `${name} line ${i}`), r.out);
     assert.ok(lines.includes(`  … ${join(dir, `${name}.test.js`)} started (worker 1)`) || lines.includes(`  … ${join(dir, `${name}.test.js`)} started (worker 2)`), r.out);
@@ -82,16 +85,16 @@ test('with several workers each file\'s output is printed in one piece, and the 
 });
 
 test('--help prints the usage; an unknown option or a missing value is refused, naming it', () => {
-  const help = spawnSync(process.execPath, ['scripts/test.mjs', '--help'], { encoding: 'utf8', timeout: 60_000 });
-  assert.is(help.status, 0, help.stdout + help.stderr);
-  assert.ok(help.stdout.startsWith('Usage: npm test'), help.stdout);
+  const help = runRunner(['--help']);
+  assert.is(help.code, 0, help.out);
+  assert.ok(help.out.startsWith('Usage: npm test'), help.out);
   const dir = join(root, 'options');
   write(dir, { 'ok.test.js': FIXTURES['a-pass.test.js'] });
   for (const [args, expected] of [[['--job', '2'], 'unknown option --job'], [['--jobs'], '--jobs: expected a value after it'], [['a', 'b'], "expected at most one PATTERN, got 'a', 'b'"]] as const) {
-    const r = spawnSync(process.execPath, ['scripts/test.mjs', '--no-build', '--dir', dir, ...args], { encoding: 'utf8', timeout: 60_000 });
-    assert.is(r.status, 1, r.stdout + r.stderr);
-    assert.ok(r.stdout.includes(expected), r.stdout);
-    assert.is(r.stdout.trim().split('\n').at(-1), '0 passed, 1 failed', r.stdout);
+    const r = runRunner(['--no-build', '--dir', dir, ...args]);
+    assert.is(r.code, 1, r.out);
+    assert.ok(r.out.includes(expected), r.out);
+    assert.is(r.last, '0 passed, 1 failed', r.out);
   }
 });
 
