@@ -6,14 +6,25 @@ import { Tensor } from './tensor.js';
 
 type Edge = { node: GradNode } | { leaf: Tensor } | null;
 
-export type BackwardFn = (gradOutput: Tensor, saved: readonly Tensor[]) => readonly (Tensor | null)[];
+/**
+ * A backward closure: the gradient of the node's output and its saved tensors in, one gradient (or
+ * null) per input out. `folds[k]`, where not null, offers to fold input k's consumer's ReLU mask
+ * into the kernel that makes gradient k (see GradFold); a backward may ignore it.
+ */
+export type BackwardFn = (gradOutput: Tensor, saved: readonly Tensor[], folds: readonly (GradFold | null)[]) => readonly (Tensor | null)[];
 
 /**
- * Turns the gradients arriving at a node (one per consumer of its output, in arrival order) into
- * the one its backward receives. Without it they are summed as they arrive. With it, a node whose
- * backward starts with an elementwise step (a ReLU's mask) can sum and mask in one pass.
+ * Offered to the node that makes the last gradient a ReLU-ended node waits for (`reluMask` in
+ * record): return relu'(mask) ⊙ (residual + g) instead of g, where the kernel that makes g can do
+ * it in its write-out (the sum in that order, so the values are the same as the separate pass's),
+ * and set `taken`. `residual` is the sum of the gradients that arrived before, if any. The ReLU's
+ * node then receives the result as is, and no pass of its own masks it.
  */
-export type GradPrologue = (incoming: readonly Tensor[], saved: readonly Tensor[]) => Tensor;
+export interface GradFold {
+  readonly mask: Tensor;
+  readonly residual: Tensor | null;
+  taken: boolean;
+}
 
 export class GradNode {
   private refs = 1; // the output tensor's handle
@@ -26,7 +37,8 @@ export class GradNode {
     saved: readonly Tensor[],
     private backwardFn: BackwardFn,
     readonly outputShape: readonly number[],
-    readonly prologue: GradPrologue | null = null,
+    /** The saved tensor (a ReLU's output) whose mask multiplies the incoming gradients' sum, if any. */
+    readonly reluMask: number | null = null,
   ) {
     this.saved = saved.map((t) => t.retainHandle());
   }
@@ -46,18 +58,27 @@ export class GradNode {
     return this.edges;
   }
 
-  /** Runs the backward on the incoming gradients (the caller still owns and disposes them). */
-  apply(incoming: readonly Tensor[]): readonly (Tensor | null)[] {
+  /** The ReLU output whose mask this node's incoming gradients take (see record's `reluMask`). */
+  get maskTensor(): Tensor | null {
+    return this.reluMask === null ? null : this.saved[this.reluMask];
+  }
+
+  /**
+   * Runs the backward on the incoming gradients (the caller still owns and disposes them).
+   * `masked`: they arrive as one gradient with the ReLU mask already applied (a taken GradFold).
+   */
+  apply(incoming: readonly Tensor[], folds: readonly (GradFold | null)[], masked = false): readonly (Tensor | null)[] {
     if (this.consumed) {
       throw new Error(`backward through '${this.op}' a second time: its saved tensors were freed by the first backward() (pass { retainGraph: true } to keep them)`);
     }
-    const gradOutput = this.prologue ? this.prologue(incoming, this.saved) : incoming[0];
+    const mask = masked ? null : this.maskTensor;
+    const gradOutput = mask ? autogradOps.reluGradOfSum(incoming, mask) : incoming[0];
     try {
-      const grads = this.backwardFn(gradOutput, this.saved);
+      const grads = this.backwardFn(gradOutput, this.saved, folds);
       if (grads.length !== this.edges.length) throw new Error(`autograd: '${this.op}' returned ${grads.length} gradients for ${this.edges.length} inputs`);
       return grads;
     } finally {
-      if (this.prologue) gradOutput.dispose();
+      if (mask) gradOutput.dispose();
     }
   }
 
@@ -91,10 +112,12 @@ export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boole
 
 /**
  * Attaches a node to `output` if any input requires gradients. `backward` receives the gradient of
- * `output` and the saved tensors, and returns one gradient (or null) per input, in order. With a
- * `prologue`, backward receives what the prologue makes of the incoming gradients instead of their sum.
+ * `output` and the saved tensors, and returns one gradient (or null) per input, in order. With
+ * `reluMask` (an index into `saved`: the output of a ReLU that ends the op), backward receives
+ * relu'(saved[reluMask]) ⊙ Σ incoming instead of the sum: the last addition and the mask share one
+ * pass, or none when the kernel making the last gradient folds them in (GradFold).
  */
-export function record(op: string, inputs: readonly (Tensor | null | undefined)[], output: Tensor, saved: readonly Tensor[], backward: BackwardFn, prologue?: GradPrologue): Tensor {
+export function record(op: string, inputs: readonly (Tensor | null | undefined)[], output: Tensor, saved: readonly Tensor[], backward: BackwardFn, reluMask?: number): Tensor {
   if (!needsGrad(inputs)) return output;
   const edges: Edge[] = inputs.map((t) => {
     if (!t || !t.requiresGrad) return null;
@@ -104,7 +127,8 @@ export function record(op: string, inputs: readonly (Tensor | null | undefined)[
     }
     return { leaf: t };
   });
-  output.node = new GradNode(op, edges, saved, backward, output.shape, prologue ?? null);
+  if (reluMask !== undefined && !(reluMask >= 0 && reluMask < saved.length)) throw new Error(`autograd: '${op}' names saved tensor ${reluMask} as its ReLU mask, but saves ${saved.length}`);
+  output.node = new GradNode(op, edges, saved, backward, output.shape, reluMask ?? null);
   output.requiresGrad = true;
   return output;
 }
@@ -118,17 +142,25 @@ export interface BackwardOptions {
 
 // Filled in by ops/index.ts: the few ops backward itself needs (kept out of this module's imports
 // so autograd stays independent of the kernels).
+const notLoaded = () => {
+  throw new Error('autograd: ops not loaded (import engine/index.js)');
+};
 export const autogradOps: {
   onesLike: (t: Tensor) => Tensor;
   accumulate: (a: Tensor, b: Tensor) => Tensor;
-} = {
-  onesLike: () => {
-    throw new Error('autograd: ops not loaded (import engine/index.js)');
-  },
-  accumulate: () => {
-    throw new Error('autograd: ops not loaded (import engine/index.js)');
-  },
-};
+  /** relu'(y) ⊙ Σ gradients, summed in order, the last addition and the mask in one pass. */
+  reluGradOfSum: (gradients: readonly Tensor[], y: Tensor) => Tensor;
+} = { onesLike: notLoaded, accumulate: notLoaded, reluGradOfSum: notLoaded };
+
+let foldMasks = true;
+
+/**
+ * Turns GradFold offers on or off (on by default). Off, every ReLU-ended node masks its gradients in
+ * a pass of its own: for comparisons, since the values are the same either way.
+ */
+export function setGradFolds(enabled: boolean): void {
+  foldMasks = enabled;
+}
 
 /** Computes gradients of `output` with respect to every leaf tensor with requiresGrad. */
 export function backward(output: Tensor, options: BackwardOptions = {}): void {
@@ -146,19 +178,34 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
       return;
     }
     const order = topologicalOrder(output.node);
-    // Gradients waiting for each node: summed as they arrive, or kept apart for a node's prologue.
+    // Gradients waiting for each node: summed as they arrive, or kept apart for a node's ReLU mask.
     const grads = new Map<GradNode, Tensor[]>([[output.node, [seed === options.grad ? cloneHandle(seed) : seed]]]);
+    // For each ReLU-ended node, the edges into it whose node has not run yet: at one, that node
+    // makes its last gradient and is offered the fold. Nodes that received a taken fold:
+    const edgesLeft = maskedEdgeCounts(order);
+    const masked = new Set<GradNode>();
+    const foldFor = (edge: Edge): GradFold | null => {
+      if (!foldMasks || !edge || !('node' in edge) || edgesLeft.get(edge.node) !== 1) return null;
+      const waiting = grads.get(edge.node) ?? [];
+      return waiting.length <= 1 ? { mask: edge.node.maskTensor!, residual: waiting[0] ?? null, taken: false } : null;
+    };
+    const ran = (node: GradNode) => node.inputs.forEach((edge) => edge && 'node' in edge && edgesLeft.has(edge.node) && edgesLeft.set(edge.node, edgesLeft.get(edge.node)! - 1));
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i];
       const incoming = grads.get(node);
-      if (!incoming) continue;
+      if (!incoming) {
+        ran(node);
+        continue;
+      }
       grads.delete(node);
+      const folds = node.inputs.map(foldFor);
       let inputGrads: readonly (Tensor | null)[];
       try {
-        inputGrads = node.apply(incoming);
+        inputGrads = node.apply(incoming, folds, masked.has(node));
       } finally {
         incoming.forEach((g) => g.dispose());
       }
+      ran(node);
       node.inputs.forEach((edge, k) => {
         const gi = inputGrads[k];
         if (!gi) return;
@@ -166,8 +213,13 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
           gi.dispose();
         } else if ('node' in edge) {
           const waiting = grads.get(edge.node);
-          if (!waiting) grads.set(edge.node, [gi]);
-          else if (edge.node.prologue) waiting.push(gi);
+          if (folds[k]?.taken) {
+            // gi already holds the earlier gradients' sum, masked.
+            waiting?.forEach((g) => g.dispose());
+            grads.set(edge.node, [gi]);
+            masked.add(edge.node);
+          } else if (!waiting) grads.set(edge.node, [gi]);
+          else if (edge.node.reluMask !== null) waiting.push(gi);
           else {
             const previous = waiting[0];
             waiting[0] = autogradOps.accumulate(previous, gi);
@@ -197,6 +249,15 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   } else {
     leaf.grad = g.keep();
   }
+}
+
+/** How many edges of the graph point at each node that has a ReLU mask. */
+function maskedEdgeCounts(order: readonly GradNode[]): Map<GradNode, number> {
+  const counts = new Map<GradNode, number>();
+  for (const node of order) {
+    for (const edge of node.inputs) if (edge && 'node' in edge && edge.node.reluMask !== null) counts.set(edge.node, (counts.get(edge.node) ?? 0) + 1);
+  }
+  return counts;
 }
 
 function topologicalOrder(root: GradNode): GradNode[] {

@@ -72,6 +72,12 @@ export interface GemmConfig {
   residual?: boolean;
   /** Optional ReLU on the stored value. */
   relu: boolean;
+  /**
+   * Optional ReLU mask (binding `mask`, f32, laid out like C), applied last: the stored value is
+   * zero where the mask is not positive. With a residual it gives relu'(y) ⊙ (g + residual), the
+   * gradient through a ReLU with output y of two summed gradients, without a pass of its own.
+   */
+  mask?: boolean;
   /** Store C as f16 (needs vecStore): accumulation stays f32, rounding happens once at the store. */
   halfOutput?: boolean;
   /**
@@ -128,9 +134,9 @@ export function gemmProgram(cfg: GemmConfig): Program {
   if (tn % 4 !== 0 || tm % 4 !== 0) throw new Error(`gemm: tile ${tm}x${tn} must be multiples of 4`);
   if (cfg.halfOutput && !cfg.vecStore) throw new Error('gemm: f16 output needs rows of C in whole vec4s');
   if (cfg.shared && (cfg.subgroupSize || cfg.rowOffset)) throw new Error('gemm: shared-memory tiles take neither a subgroup-shared B tile nor a row-offset write hook');
-  if (cfg.residual && cfg.halfOutput) throw new Error('gemm: a residual is added to f32 outputs only');
-  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.residual ? '_res' : ''}${cfg.relu ? '_relu' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.shared ? '_smem' : ''}${cfg.storeLoop ? '_wl' : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
-  const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), ...(cfg.residual ? [{ name: 'R', access: 'read' as const, element: cfg.vecStore ? ('vec4<f32>' as const) : ('f32' as const) }] : []), cfg.halfOutput ? { ...write('C', 'vec2<u32>'), half: true } : write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
+  if ((cfg.residual || cfg.mask) && cfg.halfOutput) throw new Error('gemm: a residual or a mask applies to f32 outputs only');
+  const key = `gemm_${tm}x${tn}_A[${a.key}]_B[${b.key}]_${cfg.vecStore ? 'v' : 's'}${cfg.kAligned ? 'k4' : ''}${cfg.bias ? '_bias' : ''}${cfg.residual ? '_res' : ''}${cfg.relu ? '_relu' : ''}${cfg.mask ? '_mask' : ''}${cfg.halfOutput ? '_h' : ''}${cfg.rowOffset ? `_row[${cfg.rowOffset.key}]` : ''}${cfg.subgroupSize ? `_sg${cfg.subgroupSize}` : ''}${cfg.shared ? '_smem' : ''}${cfg.storeLoop ? '_wl' : ''}${cfg.workgroupSize && cfg.workgroupSize !== WG ? `_wg${cfg.workgroupSize}` : ''}`;
+  const bindings = [...a.bindings, ...b.bindings, ...(cfg.bias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []), ...(cfg.residual ? [{ name: 'R', access: 'read' as const, element: cfg.vecStore ? ('vec4<f32>' as const) : ('f32' as const) }] : []), ...(cfg.mask ? [{ name: 'mask', access: 'read' as const, element: cfg.vecStore ? ('vec4<f32>' as const) : ('f32' as const) }] : []), cfg.halfOutput ? { ...write('C', 'vec2<u32>'), half: true } : write('C', cfg.vecStore ? 'vec4<f32>' : 'f32')];
   const all = [u32('M'), u32('N'), u32('K'), u32('kChunk'), u32('splits'), u32('batches'), ...a.uniforms, ...b.uniforms, ...(cfg.rowOffset?.uniforms ?? [])];
   // Readers of one conv share geometry uniforms: declare each name once.
   const uniforms = all.filter((f, i) => all.findIndex((g) => g.name === f.name) === i);
@@ -305,12 +311,14 @@ var<workgroup> Bs: array<vec4<f32>, ${SHARED_K_BLOCKS * 4 * BN4}>;`;
 
 /** The value stored for accumulator `acc` (a vec4 WGSL expression) with bias `bias`, at row offset `row` and column `n`. */
 function storedValue(cfg: GemmConfig, acc: string, bias: string, row: string, n: string): string {
-  // The residual is read where C is written; past the last column (scalar stores) the read is clamped.
-  const residual = cfg.vecStore ? `R[(${row} + ${n}) / 4u]` : `vec4<f32>(${range(4).map((q) => `R[${row} + min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`;
+  // The residual and the mask are read where C is written; past the last column (scalar stores) the
+  // read is clamped.
+  const alongC = (buf: string) => (cfg.vecStore ? `${buf}[(${row} + ${n}) / 4u]` : `vec4<f32>(${range(4).map((q) => `${buf}[${row} + min(${n} + ${q}u, params.N - 1u)]`).join(', ')})`);
   let v = acc;
   if (cfg.bias) v = `(${v} + ${bias})`;
-  if (cfg.residual) v = `(${v} + ${residual})`;
+  if (cfg.residual) v = `(${v} + ${alongC('R')})`;
   if (cfg.relu) v = `max(${v}, vec4<f32>())`;
+  if (cfg.mask) v = `select(vec4<f32>(), ${v}, ${alongC('mask')} > vec4<f32>())`;
   return v;
 }
 

@@ -6,7 +6,7 @@ import { chooseTiling } from '../engine/ops/gemm.js';
 import { gpu } from '../engine/device.js';
 import { tensor } from '../engine/tensor.js';
 import { runCase } from './cases/check.js';
-import { convCases, convResidualCases } from './cases/conv.js';
+import { convCases, convMaskCases, convResidualCases } from './cases/conv.js';
 import { gradCheck, randn, setupGpu } from './helpers.js';
 import { conv2dDataGradRef, conv2dRef, conv2dWeightGradRef } from './reference/conv.js';
 import { dotBound } from './cases/util.js';
@@ -14,7 +14,7 @@ import { dotBound } from './cases/util.js';
 test.before(setupGpu);
 
 // The reference comparisons are shared cases (test/cases/conv.ts, also run by the page's test mode).
-for (const c of [...convCases, ...convResidualCases]) test(c.name, async () => void (await runCase(c)));
+for (const c of [...convCases, ...convResidualCases, ...convMaskCases]) test(c.name, async () => void (await runCase(c)));
 
 test('the forward tap window sums in another order than the plain gather, and both agree with the reference', async () => {
   // K = (kh, kw, ci) with the plain gather, (kh, ci/4, kw, ci%4) with the window: with two channel

@@ -1,8 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backward, noGrad } from '../engine/autograd.js';
+import { backward, noGrad, setGradFolds } from '../engine/autograd.js';
 import { BatchNorm, Conv2d, Linear, Module, permute } from '../engine/nn.js';
-import { relu } from '../engine/ops/elementwise.js';
+import { add, relu } from '../engine/ops/elementwise.js';
+import { conv2d } from '../engine/ops/conv.js';
+import { mean } from '../engine/ops/reduce.js';
 import { crossEntropy } from '../engine/ops/loss.js';
 import { globalAvgPool } from '../engine/ops/pool.js';
 import { manualSeed } from '../engine/ops/random.js';
@@ -10,7 +12,7 @@ import { SGD } from '../engine/optim.js';
 import { runtime } from '../engine/runtime.js';
 import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import { resnet18, resnet20 } from '../models/resnet.js';
-import { U, assertClose, randn, setupGpu, uniform } from './helpers.js';
+import { U, assertClose, gradCheck, randn, setupGpu, uniform } from './helpers.js';
 import { sgdRef } from './reference/optim.js';
 
 test.before(setupGpu);
@@ -175,6 +177,94 @@ test('eval mode folds BN (and ReLU) into the convolutions: same logits and input
     model.dispose();
     opt.dispose();
   }
+});
+
+/** The gradients of `loss()` for `leaves` as bits (folds of ReLU masks on or off), and the dispatches its backward took. */
+async function gradientBits(folds: boolean, leaves: readonly Tensor[], loss: () => Tensor): Promise<{ bits: Uint32Array[]; dispatches: number }> {
+  setGradFolds(folds);
+  try {
+    const l = scope(loss);
+    const before = runtime().counters.dispatches;
+    backward(l);
+    const dispatches = runtime().counters.dispatches - before;
+    l.dispose();
+    const bits = await Promise.all(leaves.map(async (t) => new Uint32Array(((await t.grad!.toArray()) as Float32Array).buffer)));
+    leaves.forEach((t) => {
+      t.grad!.dispose();
+      t.grad = null;
+    });
+    return { bits, dispatches };
+  } finally {
+    setGradFolds(true);
+  }
+}
+
+/** Asserts two gradientBits results hold the same bits. */
+function assertSameBits(folded: Uint32Array[], separate: Uint32Array[], label: string): void {
+  assert.is(folded.length, separate.length, `${label}: gradients`);
+  folded.forEach((b, i) => {
+    const at = b.findIndex((v, j) => v !== separate[i][j]);
+    assert.is(at, -1, `${label}: gradient ${i} differs at element ${at}`);
+  });
+}
+
+test('ResNet20 with ReLU masks folded into the data gradients\' write-out: the same gradients bit for bit', async () => {
+  manualSeed(31);
+  const model = resnet20();
+  const labels = tensor(Int32Array.from([0, 1, 2, 3]));
+  const x = tensor(uniform(4 * 8 * 8 * 3, 70, 0, 1), [4, 8, 8, 3]);
+  x.requiresGrad = true;
+  const loss = () => crossEntropy(model.forward(x).logits, labels);
+  // Training mode (batch norm with a residual ends each block), then eval mode's input gradient
+  // (batch norm folded into ReLU-ended convolutions), as an attack takes it.
+  for (const mode of ['train', 'eval'] as const) {
+    if (mode === 'eval') {
+      model.eval();
+      model.parameters().forEach((p) => (p.requiresGrad = false));
+    }
+    const leaves = mode === 'eval' ? [x] : [x, ...model.parameters()];
+    const separate = await gradientBits(false, leaves, loss);
+    const folded = await gradientBits(true, leaves, loss);
+    assertSameBits(folded.bits, separate.bits, mode);
+    // At this size most GEMMs split K, and a split one applies the fold in a pass after the sum.
+    assert.ok(folded.dispatches <= separate.dispatches, `${mode}: ${folded.dispatches} dispatches with folds, ${separate.dispatches} without`);
+  }
+  [x, labels].forEach((t) => t.dispose());
+  model.dispose();
+});
+
+test('a ReLU mask folds into the write-out of its node\'s last gradient, and only there', async () => {
+  // 8 channels keep K = 72 below the size at which GEMMs split K, so every data gradient here
+  // either folds in its write-out or declines.
+  const x = tensor(randn(2 * 6 * 6 * 8, 81), [2, 6, 6, 8]);
+  const [w1, w2, w3] = [82, 83, 84].map((seed) => tensor(randn(3 * 3 * 8 * 8, seed, 0.5), [3, 3, 8, 8]));
+  const leaves = [x, w1, w2, w3];
+  leaves.forEach((t) => (t.requiresGrad = true));
+  const hidden = () => conv2d(x, w1, null, { padding: 1, relu: true });
+  const graphs: [string, () => Tensor, number][] = [
+    // One consumer, a stride-1 convolution: its data gradient is masked as it is written.
+    ['one consumer', () => mean(conv2d(hidden(), w2, null, { padding: 1 })), 1],
+    // A residual block: the skip's gradient arrives first and is added in the write-out as well.
+    ['block', () => {
+      const y = hidden();
+      return mean(conv2d(conv2d(y, w2, null, { padding: 1, relu: true }), w3, null, { padding: 1, residual: y, relu: true }));
+    }, 2],
+    // add(y, y): both edges come from one node, so neither gradient is known to be the last.
+    ['add(y, y)', () => {
+      const y = hidden();
+      return mean(conv2d(add(y, y), w2, null, { padding: 1 }));
+    }, 0],
+    // A strided convolution's data gradient (sub-pixel phases) declines the fold.
+    ['strided consumer', () => mean(conv2d(hidden(), w2, null, { stride: 2, padding: 1 })), 0],
+  ];
+  for (const [label, loss, saved] of graphs) {
+    const used = label === 'block' ? leaves : leaves.slice(0, 3);
+    const separate = await gradientBits(false, used, loss);
+    const folded = await gradientBits(true, used, loss);
+    assertSameBits(folded.bits, separate.bits, label);
+    assert.is(separate.dispatches - folded.dispatches, saved, `${label}: dispatches saved by folds`);
+  }
+  leaves.forEach((t) => t.dispose());
 });
 
 test('eval mode: noGrad records no graph and BN uses running statistics', async () => {

@@ -4,7 +4,7 @@ import { bnApplyGrad, bnEvalStats, bnFold, bnFinalizeGrad, bnFinalizeStats, bnPa
 import { record } from '../autograd.js';
 import { runtime } from '../runtime.js';
 import { assertDType, empty, type Tensor } from '../tensor.js';
-import { mapRaw, reluGradOfSumRaw } from './elementwise.js';
+import { mapRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
 
 const RELU_MASK = { name: 'relu_mask', arity: 2 as const, expr: 'select(T(0.0), a, b > T(0.0))' };
@@ -115,9 +115,10 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   }
   const y = affine(x, stats, C, 2, 3, label, relu, residual);
   const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
-  // With a residual and ReLU (a block's output, which usually feeds two consumers), a prologue sums
-  // the incoming gradients and masks them in one pass: the residual and the normalised branch both
-  // take the masked gradient. With ReLU alone, the backward kernels apply the mask as they read dy.
+  // With a residual and ReLU (a block's output, which usually feeds two consumers), the autograd
+  // core sums the incoming gradients and masks them (saved[2] is y), in one pass or in the write-out
+  // of the kernel making the last of them: the residual and the normalised branch both take the
+  // masked gradient. With ReLU alone, the backward kernels apply the mask as they read dy.
   const maskFirst = !!residual && relu;
   const result = record(op, inputs, y, relu ? [x, stats, y] : [x, stats], (dy, [sx, sstats, syOut]) => {
     const sy = maskFirst ? undefined : syOut;
@@ -146,7 +147,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
       return [dx, dg, db];
     })();
     return residual ? [...grads, dres] : grads;
-  }, maskFirst ? (incoming, [, , sy]) => reluGradOfSumRaw(incoming, sy) : undefined);
+  }, maskFirst ? 2 : undefined);
   stats.dispose();
   return result;
 }

@@ -1,14 +1,13 @@
 // 2-D convolution on NHWC activations with HWIO weights ([KH, KW, Cin, Cout]), forward and both
 // gradients as implicit GEMMs on one core (see shaders/conv.ts).
 import { col2imProgram, col2imWorkgroups, convDataGradA, convDataGradB, convForwardA, convForwardWindowA, convMatrixB, convTapMajorB, convPhaseDataGradA, convPhaseDataGradB, convWeightGradA, convWeightGradWindowA, phaseRowOffset } from '../../shaders/conv.js';
-import { record } from '../autograd.js';
+import { record, type GradFold } from '../autograd.js';
 import type { OperandReader } from '../../shaders/gemm.js';
 import { gpu } from '../device.js';
 import { empty, type Tensor } from '../tensor.js';
 import { DEFAULT_TILE, chooseTiling, gemm, gemmSplitTarget, gemmTile } from './gemm.js';
 import { matmulRaw } from './matmul.js';
 import { reduceRaw } from './reduce.js';
-import { reluGradOfSumRaw } from './elementwise.js';
 import { run, shapes } from './run.js';
 import { permuteRaw, resizeRaw } from './shape.js';
 
@@ -69,6 +68,8 @@ export interface ConvEpilogue {
   /** f32, shaped like the output. */
   residual?: Tensor;
   relu?: boolean;
+  /** f32, shaped like the output: zero where it is not positive, applied last (a ReLU's mask). */
+  mask?: Tensor;
   dtype?: 'f32' | 'f16';
 }
 
@@ -135,7 +136,7 @@ export function conv2dForwardSplits(g: ConvGeometry): number {
   return chooseTiling(g.N * g.Ho * g.Wo, g.Co, g.KH * g.KW * g.Ci, 1, true, false, conv2dForwardTile(g)).splits;
 }
 
-export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, residual, relu = false, dtype = 'f32' }: ConvEpilogue = {}): Tensor {
+export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, residual, relu = false, mask, dtype = 'f32' }: ConvEpilogue = {}): Tensor {
   const y = gemm({
     forRowTile: windowReaders(g, x, w),
     // The same tile conv2dForwardSplits reports, so error bounds follow the split actually taken.
@@ -145,7 +146,7 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, 
     b: convMatrixB(g.Co % 4 === 0, w.dtype === 'f16'),
     inputs: { xbuf: x, Bbuf: w },
     uniforms: { ...geometryUniforms(g), Bld: g.Co, Bbs: 0 },
-    bias, residual, relu,
+    bias, residual, relu, mask,
     outDtype: dtype,
     label: `conv2d forward ${describe(g)}`,
   });
@@ -157,7 +158,12 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, 
 /** Input channels at or below which a data gradient runs as a GEMM and a col2im pass (see col2imProgram). */
 const COL2IM_MAX_CHANNELS = 4;
 
-export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+/**
+ * The data gradient dx. With `fold` (a request from the autograd core: see GradFold) it returns
+ * relu'(fold.mask) ⊙ (fold.residual + dx) instead, in the GEMM's write-out, where the data gradient
+ * runs as a forward convolution (stride 1), and marks the request taken.
+ */
+export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry, fold?: GradFold | null): Tensor {
   if (g.Ci <= COL2IM_MAX_CHANNELS) return conv2dDataGradCol2im(dy, w, g);
   if ((g.sh > 1 || g.sw > 1) && g.dh === 1 && g.dw === 1) return conv2dDataGradPhases(dy, w, g);
   const fullPadH = g.dh * (g.KH - 1) - g.ph;
@@ -166,8 +172,10 @@ export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry): Tenso
     // With stride 1 the data gradient is a forward convolution of dy with the spatially flipped,
     // in/out-transposed kernel, which reads both operands along their fast axes.
     const flipped = permuteRaw(w, [0, 1, 3, 2], [0, 1]);
-    const dx = conv2dForwardRaw(dy, flipped, { ...g, H: g.Ho, W: g.Wo, Ci: g.Co, Ho: g.H, Wo: g.W, Co: g.Ci, ph: fullPadH, pw: fullPadW });
+    const epilogue = fold ? { residual: fold.residual ?? undefined, mask: fold.mask } : {};
+    const dx = conv2dForwardRaw(dy, flipped, { ...g, H: g.Ho, W: g.Wo, Ci: g.Co, Ho: g.H, Wo: g.W, Co: g.Ci, ph: fullPadH, pw: fullPadW }, epilogue);
     flipped.dispose();
+    if (fold) fold.taken = true;
     return dx;
   }
   const vec = g.Co % 4 === 0;
@@ -312,14 +320,14 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv
   const wf = gf === g ? w : resizeRaw(w, [g.KH, g.KW, 4, g.Co], 'conv2d weight, channels padded');
   const y = conv2dForwardRaw(xf, wf, gf, epilogue);
   if (wf !== w) wf.dispose();
-  // With ReLU, the prologue masks the incoming gradients' sum in one pass, so dy is already masked.
-  const out = record(op, [x, w, bias, residual], y, relu ? [xf, w, y] : [xf, w], (dy, [sx, sw]) => [
-    x.requiresGrad ? conv2dDataGradRaw(dy, sw, g) : null,
+  // With ReLU, dy arrives masked (the autograd core masks the incoming gradients' sum: saved[2] is y).
+  const out = record(op, [x, w, bias, residual], y, relu ? [xf, w, y] : [xf, w], (dy, [sx, sw], folds) => [
+    x.requiresGrad ? conv2dDataGradRaw(dy, sw, g, folds[0]) : null,
     w.requiresGrad ? weightGradIn(gf, sx, dy, g) : null,
     bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
     // The sum passes the gradient to the residual unchanged (a new handle: each gradient is disposed once).
     residual?.requiresGrad ? dy.view(dy.shape) : null,
-  ], relu ? (incoming, [, , sy]) => reluGradOfSumRaw(incoming, sy) : undefined);
+  ], relu ? 2 : undefined);
   // The graph holds its own handle to the padded copy, if it saved one.
   if (xf !== x) xf.dispose();
   return out;

@@ -167,7 +167,7 @@ const RELU_GRAD_OF_SUM = spec('relu_grad_sum', 3, 'select(T(0.0), a + b, c > T(0
 
 /**
  * The gradient through a ReLU with output y of the sum of `gradients` (in order): relu'(y) ⊙ Σ g.
- * The last addition and the mask share one pass. An autograd prologue for ReLU-ended ops.
+ * The last addition and the mask share one pass. The autograd core's mask for ReLU-ended ops.
  */
 export function reluGradOfSumRaw(gradients: readonly Tensor[], y: Tensor): Tensor {
   if (gradients.length === 1) return mapRaw(RELU_GRAD, [gradients[0], y]);
@@ -185,7 +185,7 @@ export function reluGradOfSumRaw(gradients: readonly Tensor[], y: Tensor): Tenso
 /** relu(a + b) in one pass (a residual block's output); the gradient is masked once for both inputs. */
 export function addRelu(a: Tensor, b: Tensor): Tensor {
   const y = mapRaw(ADD_RELU, [a, b]);
-  return record('add_relu', [a, b], y, [y], (masked) => [a.requiresGrad ? sumTo(masked, a.shape) : null, b.requiresGrad ? sumTo(masked, b.shape) : null], (incoming, [sy]) => reluGradOfSumRaw(incoming, sy));
+  return record('add_relu', [a, b], y, [y], (masked) => [a.requiresGrad ? sumTo(masked, a.shape) : null, b.requiresGrad ? sumTo(masked, b.shape) : null], 0);
 }
 
 /** (x − shift[c])·scale[c] along the last axis, no autograd. */

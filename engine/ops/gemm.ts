@@ -3,7 +3,7 @@ import { gemmProgram, gemmWorkgroups, sharedBlock, type GemmConfig, type GemmLay
 import { gpu } from '../device.js';
 import { empty, type Tensor } from '../tensor.js';
 import { cast } from './cast.js';
-import { addRaw, reluRaw } from './elementwise.js';
+import { addRaw, reluGradOfSumRaw, reluGradRaw, reluRaw } from './elementwise.js';
 import { reduceRaw } from './reduce.js';
 import { run } from './run.js';
 
@@ -22,6 +22,11 @@ export interface GemmProblem {
   /** Added after the bias and before the ReLU: f32, laid out like C ([batches·M, N] elements). */
   residual?: Tensor;
   relu?: boolean;
+  /**
+   * Zero where this tensor (f32, laid out like C) is not positive, after everything else: with a
+   * residual, the gradient through a ReLU whose output is `mask` of the residual and this GEMM summed.
+   */
+  mask?: Tensor;
   /** Write hook: rows of C land at these offsets of `output` (no K split then). */
   rowOffset?: GemmConfig['rowOffset'];
   /** Write into this tensor instead of a new one (needs no K split). */
@@ -219,14 +224,15 @@ export function gemm(p: GemmProblem): Tensor {
     tiling.tm = 4;
     sharing = narrower;
   }
-  if (p.residual && (p.residual.dtype !== 'f32' || p.residual.size !== (p.output?.size ?? batches * p.M * p.N))) {
-    throw new Error(`${p.label}: residual ${p.residual.describe()} must be f32 with the output's ${p.output?.size ?? batches * p.M * p.N} elements`);
+  const outSize = p.output?.size ?? batches * p.M * p.N;
+  for (const [name, t] of [['residual', p.residual], ['mask', p.mask]] as const) {
+    if (t && (t.dtype !== 'f32' || t.size !== outSize)) throw new Error(`${p.label}: ${name} ${t.describe()} must be f32 with the output's ${outSize} elements`);
   }
   const { tm, tn, shared, splits, kChunk } = tiling;
   const vecStore = p.N % 4 === 0;
   const fused = splits === 1;
   const half = p.outDtype === 'f16';
-  if (half && (p.output || !vecStore || !fused || p.residual)) {
+  if (half && (p.output || !vecStore || !fused || p.residual || p.mask)) {
     // The f16 store packs whole vec4 rows of one thread; otherwise round once at the end.
     const full = gemm({ ...p, outDtype: 'f32' });
     const rounded = cast(full, 'f16');
@@ -234,18 +240,19 @@ export function gemm(p: GemmProblem): Tensor {
     return rounded;
   }
   const { a, b } = (!shared && p.forRowTile?.(tm)) || p;
-  const program = gemmProgram({ a, b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, residual: fused && !!p.residual, relu: fused && !!p.relu, halfOutput: half, rowOffset: p.rowOffset, storeLoop: !shared && gemmStoreLoop(), label: p.label });
+  const program = gemmProgram({ a, b, tm, tn, vecStore, kAligned: p.K % 4 === 0, subgroupSize: sharing?.subgroupSize, workgroupSize: sharing?.workgroupSize, shared, bias: fused && !!p.bias, residual: fused && !!p.residual, relu: fused && !!p.relu, mask: fused && !!p.mask, halfOutput: half, rowOffset: p.rowOffset, storeLoop: !shared && gemmStoreLoop(), label: p.label });
   const layout: GemmLayout = shared ? { mode: 'shared' } : sharing ? { mode: 'subgroup', workgroupSize: sharing.workgroupSize } : { mode: 'registers' };
   const out = p.output ?? empty([batches * splits * p.M * p.N], half ? 'f16' : 'f32');
   const tensors: Record<string, Tensor> = { ...p.inputs, C: out };
   if (fused && p.bias) tensors.bias = p.bias;
   if (fused && p.residual) tensors.R = p.residual;
+  if (fused && p.mask) tensors.mask = p.mask;
   const uniforms = { ...p.uniforms, M: p.M, N: p.N, K: p.K, kChunk, splits, batches };
   if (p.M * p.N > 0) run(program, tensors, uniforms, gemmWorkgroups(p.M, p.N, tm, tn, splits, batches, layout), p.label);
   if (fused) return out;
   const summed = reduceRaw('sum', out, batches, splits, p.M * p.N);
   out.dispose();
-  if (!p.bias && !p.residual && !p.relu) return summed;
+  if (!p.bias && !p.residual && !p.relu && !p.mask) return summed;
   // Split-K: apply the epilogue after the partial tiles are summed, in the fused epilogue's order.
   let y = summed.view([batches * p.M, p.N]);
   summed.dispose();
@@ -254,12 +261,16 @@ export function gemm(p: GemmProblem): Tensor {
     y.dispose();
     y = next;
   };
+  const [r, m] = [p.residual?.view(y.shape), p.mask?.view(y.shape)];
   if (p.bias) apply((t) => addRaw(t, p.bias!));
-  if (p.residual) {
-    const r = p.residual.view(y.shape);
-    apply((t) => addRaw(t, r));
-    r.dispose();
+  if (r && m && !p.relu) {
+    // A folded ReLU gradient: the residual's addition and the mask in one pass, as unfolded.
+    apply((t) => reluGradOfSumRaw([t, r], m));
+  } else {
+    if (r) apply((t) => addRaw(t, r));
+    if (p.relu) apply(reluRaw);
+    if (m) apply((t) => reluGradRaw(t, m));
   }
-  if (p.relu) apply(reluRaw);
+  [r, m].forEach((t) => t?.dispose());
   return y;
 }

@@ -1,10 +1,12 @@
-// Every op, and the wiring autograd needs (ones for the seed gradient, addition for accumulation).
+// Every op, and the wiring autograd needs (ones for the seed gradient, addition for accumulation,
+// the ReLU mask of a sum).
 import { autogradOps } from '../autograd.js';
-import { addRaw } from './elementwise.js';
+import { addRaw, reluGradOfSumRaw } from './elementwise.js';
 import { onesLike } from './fill.js';
 
 autogradOps.onesLike = onesLike;
 autogradOps.accumulate = addRaw;
+autogradOps.reluGradOfSum = reluGradOfSumRaw;
 
 export * from './elementwise.js';
 export * from './reduce.js';

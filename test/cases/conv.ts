@@ -113,3 +113,37 @@ export const convResidualCases: KernelCase[] = residualShapes.map((s, k): Kernel
   },
 }));
 
+
+/**
+ * The gradient through a ReLU of two summed gradients, folded into a data gradient's write-out:
+ * relu'(y) ⊙ (conv(x) + residual). The residual is one more term of each sum; the mask selects
+ * values without rounding. Masks are ±1 with a zero at every seventh element (a ReLU's output at
+ * the kink: its gradient is taken as zero). Same shapes as above, so the second splits K.
+ */
+export const convMaskCases: KernelCase[] = residualShapes.map((s, k): KernelCase => ({
+  suite: 'conv',
+  name: `conv2d forward with a residual and a ReLU mask in the write-out ${fmt(s)}${k === 1 ? ' (split K)' : ''}`,
+  async run(check) {
+    const [Ho, Wo] = outSize(s);
+    const M = s.N * Ho * Wo;
+    const K = s.KH * s.KW * s.Ci;
+    const x = randn(s.N * s.H * s.W * s.Ci, 15 + k);
+    const w = randn(K * s.Co, 16 + k, 0.3);
+    const r = randn(M * s.Co, 17 + k);
+    const m = randn(M * s.Co, 18 + k).map((v, i) => (i % 7 === 3 ? 0 : Math.sign(v || 1)));
+    const tx = tensor(x, [s.N, s.H, s.W, s.Ci]);
+    const tw = tensor(w, [s.KH, s.KW, s.Ci, s.Co]);
+    const [tr, tm] = [tensor(r, [s.N, Ho, Wo, s.Co]), tensor(m, [s.N, Ho, Wo, s.Co])];
+    const g = convGeometry(tx, tw, { padding: s.ph });
+    const splits = conv2dForwardSplits(g);
+    check.ok((splits > 1) === (k === 1), `K split as intended (${splits} splits)`);
+    const conv = conv2dRef(x, w, s);
+    const expected = conv.value.map((v, i) => (m[i] > 0 ? v + r[i] : 0));
+    const absSum = conv.absSum.map((v, i) => v + Math.abs(r[i]));
+    const y = conv2dForwardRaw(tx, tw, g, { residual: tr, mask: tm });
+    const got = (await y.toArray()) as Float32Array;
+    check.close(got, expected, dotBound(K + 1 + splits, absSum), 'relu\'(mask) ⊙ (conv + residual)');
+    check.ok(got.every((v, i) => m[i] > 0 || Object.is(v, 0)), 'masked outputs are +0');
+    [tx, tw, tr, tm, y].forEach((t) => t.dispose());
+  },
+}));

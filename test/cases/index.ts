@@ -2,7 +2,7 @@
 // mode (?tests) runs the same list in a browser.
 import { batchNormCases } from './batchnorm.js';
 import type { KernelCase } from './check.js';
-import { convCases, convResidualCases } from './conv.js';
+import { convCases, convMaskCases, convResidualCases } from './conv.js';
 import { elementwiseCases } from './elementwise.js';
 import { halfCases } from './half.js';
 import { lossCases } from './loss.js';
@@ -14,7 +14,7 @@ import { selectivityCases } from './selectivity.js';
 import { shapeCases } from './shape.js';
 
 export const kernelCases: KernelCase[] = [
-  ...elementwiseCases, ...reduceCases, ...matmulCases, ...convCases, ...convResidualCases, ...batchNormCases,
+  ...elementwiseCases, ...reduceCases, ...matmulCases, ...convCases, ...convResidualCases, ...convMaskCases, ...batchNormCases,
   ...poolCases, ...lossCases, ...shapeCases, ...selectivityCases, ...randomCases, ...halfCases,
 ];
 
