@@ -254,8 +254,11 @@ test('a ReLU mask folds into the write-out of its node\'s last gradient, and onl
       const y = hidden();
       return mean(conv2d(add(y, y), w2, null, { padding: 1 }));
     }, 0],
-    // A strided convolution's data gradient (sub-pixel phases) declines the fold.
-    ['strided consumer', () => mean(conv2d(hidden(), w2, null, { stride: 2, padding: 1 })), 0],
+    // A strided convolution's data gradient runs as sub-pixel phases, which partition dx: each
+    // phase's write-out folds its part.
+    ['strided consumer', () => mean(conv2d(hidden(), w2, null, { stride: 2, padding: 1 })), 1],
+    // Strided and dilated, the data gradient is a general gather, which declines the fold.
+    ['strided, dilated consumer', () => mean(conv2d(hidden(), w2, null, { stride: 2, padding: 2, dilation: 2 })), 0],
   ];
   for (const [label, loss, saved] of graphs) {
     const used = label === 'block' ? leaves : leaves.slice(0, 3);

@@ -159,13 +159,13 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, 
 const COL2IM_MAX_CHANNELS = 4;
 
 /**
- * The data gradient dx. With `fold` (a request from the autograd core: see GradFold) it returns
- * relu'(fold.mask) ⊙ (fold.residual + dx) instead, in the GEMM's write-out, where the data gradient
- * runs as a forward convolution (stride 1), and marks the request taken.
+ * The data gradient dx. With `fold` (an offer from the autograd core: see GradFold) it returns
+ * relu'(fold.mask) ⊙ (fold.residual + dx) instead, in the GEMMs' write-out, where the data gradient
+ * runs as a forward convolution (stride 1) or as sub-pixel phases (strided), and marks it taken.
  */
 export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry, fold?: GradFold | null): Tensor {
   if (g.Ci <= COL2IM_MAX_CHANNELS) return conv2dDataGradCol2im(dy, w, g);
-  if ((g.sh > 1 || g.sw > 1) && g.dh === 1 && g.dw === 1) return conv2dDataGradPhases(dy, w, g);
+  if ((g.sh > 1 || g.sw > 1) && g.dh === 1 && g.dw === 1) return conv2dDataGradPhases(dy, w, g, fold);
   const fullPadH = g.dh * (g.KH - 1) - g.ph;
   const fullPadW = g.dw * (g.KW - 1) - g.pw;
   if (g.sh === 1 && g.sw === 1 && fullPadH >= 0 && fullPadW >= 0) {
@@ -208,8 +208,11 @@ function conv2dDataGradCol2im(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   return dx;
 }
 
-/** Strided data gradient as one dense GEMM per sub-pixel phase (see shaders/conv.ts). */
-function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+/**
+ * Strided data gradient as one dense GEMM per sub-pixel phase (see shaders/conv.ts). The phases
+ * partition dx, so a fold's residual and mask, read where each phase writes, apply once everywhere.
+ */
+function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry, fold?: GradFold | null): Tensor {
   const dx = empty([g.N, g.H, g.W, g.Ci]);
   const vec = g.Co % 4 === 0;
   for (let pa = 0; pa < g.sh; pa++) {
@@ -229,10 +232,13 @@ function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
         uniforms: { ...geometryUniforms(g), Hp, Wp, pa, pb, kh0, kw0, nkw: Math.max(nkw, 1), qa: (pa + g.ph - kh0) / g.sh, qb: (pb + g.pw - kw0) / g.sw },
         rowOffset: phaseRowOffset,
         output: dx,
+        residual: fold?.residual ?? undefined,
+        mask: fold?.mask,
         label: `conv2d data-grad ${describe(g)} phase ${pa},${pb}`,
       });
     }
   }
+  if (fold) fold.taken = true;
   return dx;
 }
 
