@@ -9,9 +9,22 @@ type Edge = { node: GradNode } | { leaf: Tensor } | null;
 /**
  * A backward closure: the gradient of the node's output and its saved tensors in, one gradient (or
  * null) per input out. `folds[k]`, where not null, offers to fold input k's consumer's ReLU mask
- * into the kernel that makes gradient k (see GradFold); a backward may ignore it.
+ * into the kernel that makes gradient k (see GradFold); a backward may ignore it. `masked`: for a
+ * node with a ReLU mask, whether gradOutput has it applied (always, unless the node applies it
+ * itself: ReluMask.inBackward).
  */
-export type BackwardFn = (gradOutput: Tensor, saved: readonly Tensor[], folds: readonly (GradFold | null)[]) => readonly (Tensor | null)[];
+export type BackwardFn = (gradOutput: Tensor, saved: readonly Tensor[], folds: readonly (GradFold | null)[], masked: boolean) => readonly (Tensor | null)[];
+
+/**
+ * An op that ends with a ReLU: its backward takes relu'(y) ⊙ Σ incoming, y = saved[saved]. The
+ * core masks the sum (in one pass with the last addition, or in the write-out of the kernel making
+ * the last gradient: GradFold). With `inBackward`, a lone gradient that arrives unmasked is handed
+ * over as it is, for a backward whose kernels apply the mask as they read it.
+ */
+export interface ReluMask {
+  saved: number;
+  inBackward?: boolean;
+}
 
 /**
  * Offered to the node that makes the last gradient a ReLU-ended node waits for (`reluMask` in
@@ -37,8 +50,8 @@ export class GradNode {
     saved: readonly Tensor[],
     private backwardFn: BackwardFn,
     readonly outputShape: readonly number[],
-    /** The saved tensor (a ReLU's output) whose mask multiplies the incoming gradients' sum, if any. */
-    readonly reluMask: number | null = null,
+    /** How the incoming gradients take the mask of a ReLU that ends the op, if one does. */
+    readonly reluMask: ReluMask | null = null,
   ) {
     this.saved = saved.map((t) => t.retainHandle());
   }
@@ -58,9 +71,9 @@ export class GradNode {
     return this.edges;
   }
 
-  /** The ReLU output whose mask this node's incoming gradients take (see record's `reluMask`). */
+  /** The ReLU output whose mask this node's incoming gradients take (see ReluMask). */
   get maskTensor(): Tensor | null {
-    return this.reluMask === null ? null : this.saved[this.reluMask];
+    return this.reluMask === null ? null : this.saved[this.reluMask.saved];
   }
 
   /**
@@ -71,10 +84,10 @@ export class GradNode {
     if (this.consumed) {
       throw new Error(`backward through '${this.op}' a second time: its saved tensors were freed by the first backward() (pass { retainGraph: true } to keep them)`);
     }
-    const mask = masked ? null : this.maskTensor;
+    const mask = (masked || (this.reluMask?.inBackward && incoming.length === 1)) ? null : this.maskTensor;
     const gradOutput = mask ? autogradOps.reluGradOfSum(incoming, mask) : incoming[0];
     try {
-      const grads = this.backwardFn(gradOutput, this.saved, folds);
+      const grads = this.backwardFn(gradOutput, this.saved, folds, masked || !!mask);
       if (grads.length !== this.edges.length) throw new Error(`autograd: '${this.op}' returned ${grads.length} gradients for ${this.edges.length} inputs`);
       return grads;
     } finally {
@@ -113,11 +126,10 @@ export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boole
 /**
  * Attaches a node to `output` if any input requires gradients. `backward` receives the gradient of
  * `output` and the saved tensors, and returns one gradient (or null) per input, in order. With
- * `reluMask` (an index into `saved`: the output of a ReLU that ends the op), backward receives
- * relu'(saved[reluMask]) ⊙ Σ incoming instead of the sum: the last addition and the mask share one
- * pass, or none when the kernel making the last gradient folds them in (GradFold).
+ * `reluMask` (the op ends with a ReLU whose output is saved), backward receives the incoming
+ * gradients' sum masked by it (see ReluMask).
  */
-export function record(op: string, inputs: readonly (Tensor | null | undefined)[], output: Tensor, saved: readonly Tensor[], backward: BackwardFn, reluMask?: number): Tensor {
+export function record(op: string, inputs: readonly (Tensor | null | undefined)[], output: Tensor, saved: readonly Tensor[], backward: BackwardFn, reluMask?: ReluMask): Tensor {
   if (!needsGrad(inputs)) return output;
   const edges: Edge[] = inputs.map((t) => {
     if (!t || !t.requiresGrad) return null;
@@ -127,7 +139,7 @@ export function record(op: string, inputs: readonly (Tensor | null | undefined)[
     }
     return { leaf: t };
   });
-  if (reluMask !== undefined && !(reluMask >= 0 && reluMask < saved.length)) throw new Error(`autograd: '${op}' names saved tensor ${reluMask} as its ReLU mask, but saves ${saved.length}`);
+  if (reluMask && !(reluMask.saved >= 0 && reluMask.saved < saved.length)) throw new Error(`autograd: '${op}' names saved tensor ${reluMask.saved} as its ReLU mask, but saves ${saved.length}`);
   output.node = new GradNode(op, edges, saved, backward, output.shape, reluMask ?? null);
   output.requiresGrad = true;
   return output;

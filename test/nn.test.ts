@@ -12,7 +12,7 @@ import { SGD } from '../engine/optim.js';
 import { runtime } from '../engine/runtime.js';
 import { scope, tensor, type Tensor } from '../engine/tensor.js';
 import { resnet18, resnet20 } from '../models/resnet.js';
-import { U, assertClose, gradCheck, randn, setupGpu, uniform } from './helpers.js';
+import { U, assertClose, randn, setupGpu, uniform } from './helpers.js';
 import { sgdRef } from './reference/optim.js';
 
 test.before(setupGpu);

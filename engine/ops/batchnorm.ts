@@ -115,20 +115,19 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   }
   const y = affine(x, stats, C, 2, 3, label, relu, residual);
   const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
-  // With a residual and ReLU (a block's output, which usually feeds two consumers), the autograd
-  // core sums the incoming gradients and masks them (saved[2] is y), in one pass or in the write-out
-  // of the kernel making the last of them: the residual and the normalised branch both take the
-  // masked gradient. With ReLU alone, the backward kernels apply the mask as they read dy.
-  const maskFirst = !!residual && relu;
-  const result = record(op, inputs, y, relu ? [x, stats, y] : [x, stats], (dy, [sx, sstats, syOut]) => {
-    const sy = maskFirst ? undefined : syOut;
+  // With ReLU, the autograd core sums the incoming gradients and masks them (saved[2] is y), in one
+  // pass or in the write-out of the kernel making the last of them: with a residual, the residual
+  // and the normalised branch both take the masked gradient. Without one, a lone gradient that
+  // arrives unmasked is masked by the backward kernels as they read it.
+  const result = record(op, inputs, y, relu ? [x, stats, y] : [x, stats], (dy, [sx, sstats, syOut], _folds, masked) => {
+    const sy = relu && !masked ? syOut : undefined;
     const dres = residual?.requiresGrad ? dy.view(dy.shape) : null;
     const grads = ((): (Tensor | null)[] => {
       const evalDx = () => {
         // Eval mode is a per-channel affine map: dx = dy·γ/σ (row 4 of stats is zeros).
-        const masked = sy ? mapRaw(RELU_MASK, [dy, sy]) : dy;
-        const dx = affine(masked, sstats, C, 2, 4, `${label} backward (dx)`);
-        if (masked !== dy) masked.dispose();
+        const dyMasked = sy ? mapRaw(RELU_MASK, [dy, sy]) : dy;
+        const dx = affine(dyMasked, sstats, C, 2, 4, `${label} backward (dx)`);
+        if (dyMasked !== dy) dyMasked.dispose();
         return dx;
       };
       if (!training && !gamma.requiresGrad && !beta.requiresGrad) return [evalDx(), null, null];
@@ -147,7 +146,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
       return [dx, dg, db];
     })();
     return residual ? [...grads, dres] : grads;
-  }, maskFirst ? 2 : undefined);
+  }, relu ? { saved: 2, inBackward: !residual } : undefined);
   stats.dispose();
   return result;
 }

@@ -172,10 +172,13 @@ export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry, fold?:
     // With stride 1 the data gradient is a forward convolution of dy with the spatially flipped,
     // in/out-transposed kernel, which reads both operands along their fast axes.
     const flipped = permuteRaw(w, [0, 1, 3, 2], [0, 1]);
-    const epilogue = fold ? { residual: fold.residual ?? undefined, mask: fold.mask } : {};
-    const dx = conv2dForwardRaw(dy, flipped, { ...g, H: g.Ho, W: g.Wo, Ci: g.Co, Ho: g.H, Wo: g.W, Co: g.Ci, ph: fullPadH, pw: fullPadW }, epilogue);
+    const gd = { ...g, H: g.Ho, W: g.Wo, Ci: g.Co, Ho: g.H, Wo: g.W, Co: g.Ci, ph: fullPadH, pw: fullPadW };
+    // A GEMM that splits K would apply the fold in a pass after the sum: no gain, and a pass more
+    // for a consumer whose own kernels mask (ReluMask.inBackward), so it declines.
+    const take = !!fold && conv2dForwardSplits(gd) === 1;
+    const dx = conv2dForwardRaw(dy, flipped, gd, take ? { residual: fold.residual ?? undefined, mask: fold.mask } : {});
     flipped.dispose();
-    if (fold) fold.taken = true;
+    if (take) fold.taken = true;
     return dx;
   }
   const vec = g.Co % 4 === 0;
@@ -333,7 +336,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, options: Conv
     bias?.requiresGrad ? reduceRaw('sum', dy, 1, g.N * g.Ho * g.Wo, g.Co) : null,
     // The sum passes the gradient to the residual unchanged (a new handle: each gradient is disposed once).
     residual?.requiresGrad ? dy.view(dy.shape) : null,
-  ], relu ? 2 : undefined);
+  ], relu ? { saved: 2 } : undefined);
   // The graph holds its own handle to the padded copy, if it saved one.
   if (xf !== x) xf.dispose();
   return out;

@@ -185,7 +185,7 @@ export function reluGradOfSumRaw(gradients: readonly Tensor[], y: Tensor): Tenso
 /** relu(a + b) in one pass (a residual block's output); the gradient is masked once for both inputs. */
 export function addRelu(a: Tensor, b: Tensor): Tensor {
   const y = mapRaw(ADD_RELU, [a, b]);
-  return record('add_relu', [a, b], y, [y], (masked) => [a.requiresGrad ? sumTo(masked, a.shape) : null, b.requiresGrad ? sumTo(masked, b.shape) : null], 0);
+  return record('add_relu', [a, b], y, [y], (masked) => [a.requiresGrad ? sumTo(masked, a.shape) : null, b.requiresGrad ? sumTo(masked, b.shape) : null], { saved: 0 });
 }
 
 /** (x − shift[c])·scale[c] along the last axis, no autograd. */
