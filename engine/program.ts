@@ -58,6 +58,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }`;
 }
 
+/**
+ * The entry point of a kernel whose threads take `perThread` elements each, grid-stride: thread t
+ * of T runs `body` for i = t, t + T, … below params.count. On CPU adapters a thread's fixed cost
+ * is then shared by several elements; on GPUs the accesses stay coalesced. Dispatch
+ * ceil(count / (workgroupSize · perThread)) workgroups.
+ */
+export function perElementLoopMain(body: string, workgroupSize: number, perThread: number): string {
+  return `@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let threads = nwg.x * nwg.y * WORKGROUP_SIZE;
+  let first = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
+  for (var r = 0u; r < ${perThread}u; r++) {
+    let i = first + r * threads;
+    if (i >= params.count) { break; }
+    ${body.trim()}
+  }
+}`;
+}
+
 /** Bytes one dispatch's uniforms take: 4 per field, padded to 16 as WGSL requires of a uniform struct. */
 export function uniformBytes(fields: readonly UniformField[]): number {
   return Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);

@@ -12,6 +12,7 @@ import { empty, scope, tensor, type Tensor } from '../engine/tensor.js';
 import '../engine/ops/index.js';
 import { crossEntropy } from '../engine/ops/loss.js';
 import { matmulRaw } from '../engine/ops/matmul.js';
+import { scaleRaw } from '../engine/ops/elementwise.js';
 import { cast } from '../engine/ops/cast.js';
 import { Generator, rand } from '../engine/ops/random.js';
 import { run } from '../engine/ops/run.js';
@@ -291,6 +292,18 @@ export async function main(argv: string[]): Promise<void> {
         for (let i = 0; i < BUFFER_COPIES; i++) runtime().copy((i === 0 ? x : copies[(i + 1) % 2]).range, copies[i % 2].range, x.size * 4);
       }, warmup, iterations);
       add({ name: `buffer copy ×${BUFFER_COPIES}`, shape: `128x${H}x${H}x${C}`, ...pick(tc), gbps: (2 * BUFFER_COPIES * x.size * 4) / tc.medianMs / 1e6 });
+      // The same traffic through a shader (the engine's element-wise pass, y = 2x): what one read
+      // and one write per element cost when the adapter runs them as shader loads and stores.
+      const ts = await time(() => {
+        let t = x;
+        for (let i = 0; i < BUFFER_COPIES; i++) {
+          const next = scaleRaw(t, 2);
+          if (t !== x) t.dispose();
+          t = next;
+        }
+        return t;
+      }, warmup, iterations);
+      add({ name: `element-wise pass ×${BUFFER_COPIES}`, shape: `128x${H}x${H}x${C}`, ...pick(ts), gbps: (2 * BUFFER_COPIES * x.size * 4) / ts.medianMs / 1e6 });
       [x, gamma, beta, rm, rv, dy, xg, ...copies].forEach((t) => t.dispose());
     }
   }
