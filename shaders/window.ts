@@ -2,16 +2,12 @@
 //   forward   out[c] = in[offset + step·c]   (0 where that falls outside the input)
 //   transpose in[i]  = out[(i − offset)/step] where that is a whole index inside the output, else 0
 // The transpose is the backward of the forward (the map is injective), so both are gathers.
-import { i32, perElementMain, u32, type Program, type UniformField } from '../engine/program.js';
+import { i32, perElementLoopMain, u32, type Program, type UniformField } from '../engine/program.js';
 import { MAX_RANK } from './elementwise.js';
 
 const WG = 64;
-// One thread per output element g; `rest` is peeled into coordinates axis by axis.
-const ENTRY = `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
-  let g = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  if (g >= params.count) { return; }
-  var rest = g;`;
+/** Elements (or vec4s) each thread takes, grid-stride, as element-wise maps do (shaders/elementwise.ts). */
+const PER_THREAD = 4;
 const signed = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => i32(`${p}${d}`));
 
 /** A window's sizes and steps, padded to MAX_RANK: out dims d, in dims e, steps t. */
@@ -57,18 +53,18 @@ export function windowProgram(direction: 'forward' | 'transpose', rank: number, 
     bindings: [{ name: 'x', access: 'read', element: vec4 ? 'vec4<f32>' : 'f32' }, { name: 'y', access: 'read_write', element: vec4 ? 'vec4<f32>' : 'f32' }],
     uniforms,
     workgroupSize: WG,
-    source: () => `
-${ENTRY}
+    // Output element i's coordinates are peeled from `rest` axis by axis.
+    source: () => perElementLoopMain(`var rest = i;
   var src = 0u;
   var stride = 1u;
   var inside = true;
   ${body}
-  y[g] = select(${vec4 ? 'vec4<f32>()' : '0.0'}, x[src], inside);
-}`,
+  y[i] = select(${vec4 ? 'vec4<f32>()' : '0.0'}, x[src], inside);`, WG, PER_THREAD),
   };
 }
 
-export const windowWorkgroups = (count: number) => Math.ceil(count / WG);
+/** Workgroups of the programs here over `count` output elements (or vec4s). */
+export const windowWorkgroups = (count: number) => Math.ceil(count / (WG * PER_THREAD));
 
 /**
  * out[c] = x[base + Σ_d c_d·stride_d] for signed per-axis strides: transposes, flips and their
@@ -82,12 +78,10 @@ export function stridedGatherProgram(dims: readonly number[], strides: readonly 
     bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'f32' }],
     uniforms: [u32('count')],
     workgroupSize: WG,
-    source: () => `
-${ENTRY}
+    source: () => perElementLoopMain(`var rest = i;
   var src = ${base}i;
   ${axes.map((d) => `src += i32(rest % ${dims[d]}u) * ${strides[d]}i;\n  rest = rest / ${dims[d]}u;`).join('\n  ')}
-  y[g] = x[u32(src)];
-}`,
+  y[i] = x[u32(src)];`, WG, PER_THREAD),
   };
 }
 
@@ -104,7 +98,7 @@ export function padToVec4Program(channels: number): Program {
     bindings: [{ name: 'x', access: 'read', element: 'f32' }, { name: 'y', access: 'read_write', element: 'vec4<f32>' }],
     uniforms: [u32('count')],
     workgroupSize: WG,
-    source: () => perElementMain(`let b = i * ${channels}u;
-  y[i] = vec4<f32>(${parts.join(', ')});`, WG),
+    source: () => perElementLoopMain(`let b = i * ${channels}u;
+  y[i] = vec4<f32>(${parts.join(', ')});`, WG, PER_THREAD),
   };
 }
