@@ -12,7 +12,7 @@
 // One template makes both kernels: the elementwise step, and a per-sample sum of squares (one
 // workgroup per sample, tree-reduced in shared memory) of either b or the unprojected delta, finished
 // into the factor the step needs (1/‖·‖, the L2 projection factor, or the plain norm).
-import { f32, perElementMain, u32, type Program, type StorageBinding } from '../engine/program.js';
+import { f32, perElementLoopMain, perElementWorkgroups, u32, type Program, type StorageBinding } from '../engine/program.js';
 
 export type AttackNorm = 'linf' | 'l2';
 /** How the direction buffer b enters the step. */
@@ -74,7 +74,7 @@ export function attackProgram(spec: AttackProgramSpec): Program {
       uniforms: [u32('count'), u32('D'), f32('step'), f32('eps')],
       workgroupSize: STEP_WG,
       source: () => `${deltaFn(direction)}
-${perElementMain(`
+${perElementLoopMain(`
   let n = i / params.D;
   let d = delta(n, i);
   out[i] = clamp(clean[i] + ${project}, 0.0, 1.0);`, STEP_WG)}`,
@@ -112,4 +112,4 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   };
 }
 
-export const attackStepWorkgroups = (count: number) => Math.ceil(count / STEP_WG);
+export const attackStepWorkgroups = (count: number) => perElementWorkgroups(count, STEP_WG);

@@ -6,7 +6,7 @@
 // randomBits): crop offsets ox = base + ⌊d.x·span / 2^32⌋, oy likewise from d.y (span = 2p+1 and
 // base = 0 when cropping; span = 1 and base = p, the identity crop, otherwise) and the flip from the
 // top bit of d.z, masked by `flip`. The multiply-shift range reduction has bias ≤ span/2^32.
-import { perElementMain, u32, type Program } from '../engine/program.js';
+import { perElementLoopMain, perElementWorkgroups, u32, type Program } from '../engine/program.js';
 import { MULHILO_WGSL } from './random.js';
 
 const WG = 64;
@@ -48,7 +48,7 @@ export function augmentProgram(random: boolean): Program {
     uniforms,
     workgroupSize: WG,
     source: () => `${random ? MULHILO_WGSL : ''}
-${perElementMain(`
+${perElementLoopMain(`
   ${source}
   let byte = extractBits(pixels[src >> 2u], (src & 3u) * 8u, 8u);
   out[i] = select(0.0, f32(byte) * ${INV_255}, inside);`, WG)}`,
@@ -56,4 +56,4 @@ ${perElementMain(`
 }
 
 export const augmentPrograms = { plain: augmentProgram(false), random: augmentProgram(true) };
-export const augmentWorkgroups = (count: number) => Math.ceil(count / WG);
+export const augmentWorkgroups = (count: number) => perElementWorkgroups(count, WG);

@@ -5,7 +5,7 @@
 //   weight grad   dW[m=(kh,kw,ci), co]  = Σ_{k=(n,ho,wo)} x(gather) · dy[k, co]
 // On the vectorised paths the K index is carried as mixed-radix digits that the loop advances
 // (kInit/kNext), so the hot loop never divides: integer division has no SIMD form on CPUs.
-import { i32, perElementMain, u32, type Program, type UniformField } from '../engine/program.js';
+import { i32, perElementLoopMain, perElementWorkgroups, u32, type Program, type UniformField } from '../engine/program.js';
 import { matrixReader, operandStorage, type OperandReader } from './gemm.js';
 
 /** Geometry uniforms shared by the conv readers (all u32; pads are applied as signed offsets). */
@@ -462,7 +462,7 @@ export interface Col2imGeometry {
  * compiled in, so every division is by a constant (a multiply on CPUs) and the tap loops unroll.
  */
 const COL2IM_WG = 64;
-export const col2imWorkgroups = (count: number) => Math.ceil(count / COL2IM_WG);
+export const col2imWorkgroups = (count: number) => perElementWorkgroups(count, COL2IM_WG);
 
 export function col2imProgram(g: Col2imGeometry): Program {
   const taps = g.KH * g.KW * g.Ci;
@@ -477,7 +477,7 @@ export function col2imProgram(g: Col2imGeometry): Program {
     bindings: [{ name: 'Z', access: 'read', element: 'f32' }, { name: 'dx', access: 'read_write', element: 'f32' }],
     uniforms: [u32('count')],
     workgroupSize: COL2IM_WG,
-    source: () => perElementMain(`let c = i % ${g.Ci}u;
+    source: () => perElementLoopMain(`let c = i % ${g.Ci}u;
   let p = i / ${g.Ci}u;
   let w = p % ${g.W}u;
   let q = p / ${g.W}u;

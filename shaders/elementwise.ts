@@ -2,7 +2,7 @@
 // `c` of type T (f32, or vec4<f32> on the vectorised path) and the scalar uniforms s0, s1; write
 // constants as T(1.0) so one expression serves both widths. Inputs of another shape broadcast
 // NumPy-style through per-input strides (0 on broadcast dimensions).
-import { f32, perElementLoopMain, u32, type Program, type StorageElement, type UniformField } from '../engine/program.js';
+import { f32, perElementLoopMain, perElementWorkgroups, u32, type Program, type StorageElement, type UniformField } from '../engine/program.js';
 
 export const MAX_RANK = 6;
 const WG = 64;
@@ -55,19 +55,13 @@ export function mapProgram(spec: MapSpec, mode: 'same' | 'broadcast', vec4: bool
     const store = `out[i] = ${isHalf(spec.arity) ? `packHalf4(${spec.expr})` : spec.expr};`;
     return `
 alias T = ${element};
-${perElementLoopMain([...offsets, ...loads, store].join('\n    '), WG, MAP_PER_THREAD)}`;
+${perElementLoopMain([...offsets, ...loads, store].join('\n    '), WG)}`;
   };
   return { key, bindings, uniforms, workgroupSize: WG, source };
 }
 
-/**
- * Elements (or vec4s) each thread of a map takes. On lavapipe a pass of y = 2x moved 3.4–4.4 GB/s
- * with one per thread and 5.3–6.5 GB/s with four (bench's element-wise pass rows, interleaved).
- */
-const MAP_PER_THREAD = 4;
-
 /** Workgroups of a map (or of normalizeChannelsProgram) over `count` elements or vec4s. */
-export const mapWorkgroups = (count: number) => Math.ceil(count / (WG * MAP_PER_THREAD));
+export const mapWorkgroups = (count: number) => perElementWorkgroups(count, WG);
 
 /** Most channels normalizeChannelsProgram takes (its per-channel constants are uniforms). */
 export const MAX_NORMALIZED_CHANNELS = 4;
@@ -87,6 +81,6 @@ export function normalizeChannelsProgram(channels: number): Program {
     uniforms: [u32('count'), ...slots.map((c) => f32(`shift${c}`)), ...slots.map((c) => f32(`scale${c}`))],
     workgroupSize: WG,
     source: () => perElementLoopMain(`let c = i % ${channels}u;
-    out[i] = (x[i] - ${pick('shift')}) * ${pick('scale')};`, WG, MAP_PER_THREAD),
+    out[i] = (x[i] - ${pick('shift')}) * ${pick('scale')};`, WG),
   };
 }

@@ -1,6 +1,6 @@
 // Fused SGD step (PyTorch semantics), one dispatch per parameter tensor:
 //   d = g + wd·p;  v = first ? d : μ·v + (1 − dampening)·d;  d = nesterov ? d + μ·v : v;  p −= lr·d
-import { f32, perElementMain, u32, type Program } from '../engine/program.js';
+import { f32, perElementLoopMain, perElementWorkgroups, u32, type Program } from '../engine/program.js';
 
 const WG = 64;
 export function sgdProgram(vec4: boolean, momentum: boolean): Program {
@@ -12,7 +12,7 @@ export function sgdProgram(vec4: boolean, momentum: boolean): Program {
     bindings: bindings as Program['bindings'],
     uniforms: [u32('count'), f32('lr'), f32('momentum'), f32('dampening'), f32('weightDecay'), u32('nesterov'), u32('first')],
     workgroupSize: WG,
-    source: () => perElementMain(`
+    source: () => perElementLoopMain(`
   var d = g[i] + params.weightDecay * p[i];
   ${momentum ? `let buf = select(params.momentum * v[i] + (1.0 - params.dampening) * d, d, params.first == 1u);
   v[i] = buf;
@@ -21,4 +21,4 @@ export function sgdProgram(vec4: boolean, momentum: boolean): Program {
   };
 }
 
-export const sgdWorkgroups = (count: number) => Math.ceil(count / WG);
+export const sgdWorkgroups = (count: number) => perElementWorkgroups(count, WG);

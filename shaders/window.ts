@@ -2,12 +2,10 @@
 //   forward   out[c] = in[offset + step·c]   (0 where that falls outside the input)
 //   transpose in[i]  = out[(i − offset)/step] where that is a whole index inside the output, else 0
 // The transpose is the backward of the forward (the map is injective), so both are gathers.
-import { i32, perElementLoopMain, u32, type Program, type UniformField } from '../engine/program.js';
+import { i32, perElementLoopMain, perElementWorkgroups, u32, type Program, type UniformField } from '../engine/program.js';
 import { MAX_RANK } from './elementwise.js';
 
 const WG = 64;
-/** Elements (or vec4s) each thread takes, grid-stride, as element-wise maps do (shaders/elementwise.ts). */
-const PER_THREAD = 4;
 const signed = (p: string) => Array.from({ length: MAX_RANK }, (_, d) => i32(`${p}${d}`));
 
 /** A window's sizes and steps, padded to MAX_RANK: out dims d, in dims e, steps t. */
@@ -59,12 +57,12 @@ export function windowProgram(direction: 'forward' | 'transpose', rank: number, 
   var stride = 1u;
   var inside = true;
   ${body}
-  y[i] = select(${vec4 ? 'vec4<f32>()' : '0.0'}, x[src], inside);`, WG, PER_THREAD),
+  y[i] = select(${vec4 ? 'vec4<f32>()' : '0.0'}, x[src], inside);`, WG),
   };
 }
 
 /** Workgroups of the programs here over `count` output elements (or vec4s). */
-export const windowWorkgroups = (count: number) => Math.ceil(count / (WG * PER_THREAD));
+export const windowWorkgroups = (count: number) => perElementWorkgroups(count, WG);
 
 /**
  * out[c] = x[base + Σ_d c_d·stride_d] for signed per-axis strides: transposes, flips and their
@@ -81,7 +79,7 @@ export function stridedGatherProgram(dims: readonly number[], strides: readonly 
     source: () => perElementLoopMain(`var rest = i;
   var src = ${base}i;
   ${axes.map((d) => `src += i32(rest % ${dims[d]}u) * ${strides[d]}i;\n  rest = rest / ${dims[d]}u;`).join('\n  ')}
-  y[i] = x[u32(src)];`, WG, PER_THREAD),
+  y[i] = x[u32(src)];`, WG),
   };
 }
 
@@ -99,6 +97,6 @@ export function padToVec4Program(channels: number): Program {
     uniforms: [u32('count')],
     workgroupSize: WG,
     source: () => perElementLoopMain(`let b = i * ${channels}u;
-  y[i] = vec4<f32>(${parts.join(', ')});`, WG, PER_THREAD),
+  y[i] = vec4<f32>(${parts.join(', ')});`, WG),
   };
 }
