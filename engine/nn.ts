@@ -170,10 +170,14 @@ export abstract class Module {
     }
   }
 
-  /** Frees every parameter and buffer. */
+  /** Frees every parameter and buffer, and whatever the modules keep derived from them. */
   dispose(): void {
     for (const [, e] of this.entries()) e.tensor.dispose();
+    for (const m of this.modules()) m.releaseDerived();
   }
+
+  /** Frees tensors a module keeps derived from its state (caches); called by dispose(). */
+  protected releaseDerived(): void {}
 }
 
 type Generator_<T> = globalThis.Generator<T, void, undefined>;
@@ -228,6 +232,8 @@ export interface Conv2dLayerOptions extends InitOptions {
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** Weights and bias with an eval-mode batch norm folded in (convBatchNorm), and what they were made from. */
+  folded: { stamp: string; weight: Tensor; bias: Tensor } | null = null;
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: number, readonly options: Conv2dLayerOptions = {}) {
     super();
     const std = kaimingStd(outChannels * kernel * kernel);
@@ -237,6 +243,12 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+  }
+
+  protected override releaseDerived(): void {
+    this.folded?.weight.dispose();
+    this.folded?.bias.dispose();
+    this.folded = null;
   }
 }
 
@@ -296,14 +308,27 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = f
     const y = convBatchNorm(conv, bn, x, { dtype });
     return relu ? addRelu(y, residual) : add(y, residual);
   }
+  const { weight, bias } = foldedWeights(conv, bn, dtype);
+  return conv2d(x, weight, bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu, residual, dtype });
+}
+
+/**
+ * conv's weights and bias with bn folded in, stored as `dtype`. Kept on the convolution until one of
+ * the six tensors they come from is written (runtime write stamps), so an attack's twenty passes, or
+ * an evaluation's batches, fold once.
+ */
+function foldedWeights(conv: Conv2d, bn: BatchNorm, dtype: 'f32' | 'f16'): { weight: Tensor; bias: Tensor } {
+  const sources = [conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar];
+  const stamp = [...sources.map((t) => (t ? runtime().writeStamp(t.range) : '-')), bn.eps, dtype].join(' ');
+  if (conv.folded?.stamp === stamp) return conv.folded;
+  conv.folded?.weight.dispose();
+  conv.folded?.bias.dispose();
   const folded = foldBatchNorm(conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps);
   // f16 storage: the folded weights and the output are stored as halves (x may be either).
   const weight = dtype === 'f16' ? cast(folded.weight, 'f16') : folded.weight;
-  const y = conv2d(x, weight, folded.bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu, residual, dtype });
-  if (weight !== folded.weight) weight.dispose();
-  folded.weight.dispose();
-  folded.bias.dispose();
-  return y;
+  if (weight !== folded.weight) folded.weight.dispose();
+  conv.folded = { stamp, weight: weight.keep(), bias: folded.bias.keep() };
+  return conv.folded;
 }
 
 

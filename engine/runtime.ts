@@ -56,6 +56,8 @@ export class Runtime {
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
+  // Writes recorded so far into each buffer (dispatches that bind it writable, uploads, copies).
+  private writes = new WeakMap<GPUBuffer, number>();
   private bindGroupsCreated = 0;
   private failure: GpuError | null = null;
   /** The ops of the last command buffer submitted, named when the device turns out lost. */
@@ -87,6 +89,7 @@ export class Runtime {
       if (!range) throw new GpuError(`${label}: program ${program.key} needs buffer '${b.name}'`);
       return range;
     });
+    program.bindings.forEach((b, i) => b.access !== 'read' && this.wrote(bindings[i].buffer));
     const t0 = performance.now();
     if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES || (this.profiling && this.queryLabels.length * 2 >= PROFILE_QUERIES)) this.flush();
     if (this.profiling) this.endPass();
@@ -121,6 +124,7 @@ export class Runtime {
     if (bytes.byteLength > range.size) throw new GpuError(`upload: ${bytes.byteLength} bytes do not fit a ${range.size}-byte buffer range`);
     const padded = bytes.byteLength % 4 === 0 ? bytes : padTo4(bytes);
     this.device.queue.writeBuffer(range.buffer, range.offset, padded);
+    this.wrote(range.buffer);
     this.counters.uploads++;
   }
 
@@ -130,6 +134,7 @@ export class Runtime {
     this.beginPass();
     this.endPass();
     this.encoder!.copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, bytes);
+    this.wrote(dst.buffer);
     this.batchOps.push(`copy ${bytes} B`);
   }
 
@@ -200,6 +205,19 @@ export class Runtime {
     } finally {
       staging.destroy();
     }
+  }
+
+  private wrote(buffer: GPUBuffer): void {
+    this.writes.set(buffer, (this.writes.get(buffer) ?? 0) + 1);
+  }
+
+  /**
+   * Names a range's buffer and how many writes to it have been recorded: equal stamps mean equal
+   * contents, so values derived from a tensor can be kept until it is written again (any write to
+   * the buffer counts). Every write goes through dispatch, upload or copy.
+   */
+  writeStamp(range: BufferRange): string {
+    return `${this.bufferId(range.buffer)}+${range.offset}#${this.writes.get(range.buffer) ?? 0}`;
   }
 
   /** Stable small integer per GPUBuffer, for bind-group cache keys. */

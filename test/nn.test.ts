@@ -270,6 +270,58 @@ test('a ReLU mask folds into the write-out of its node\'s last gradient, and onl
   leaves.forEach((t) => t.dispose());
 });
 
+test('eval mode folds each batch norm once, and again after any of its six tensors is written', async () => {
+  manualSeed(41);
+  const model = resnet20();
+  const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const labels = tensor(Int32Array.from([0, 1, 2, 3]));
+  const x = tensor(uniform(4 * 8 * 8 * 3, 90, 0, 1), [4, 8, 8, 3]);
+  const evalLogits = async () => {
+    model.eval();
+    const before = runtime().counters.dispatches;
+    const logits = noGrad(() => model.forward(x).logits);
+    const dispatches = runtime().counters.dispatches - before;
+    const bits = new Uint32Array(((await logits.toArray()) as Float32Array).buffer);
+    logits.dispose();
+    return { bits, dispatches };
+  };
+  // A model with the same state and nothing kept: the reference for every comparison.
+  const fresh = async () => {
+    const copy = resnet20();
+    copy.importState(await model.exportState());
+    copy.eval();
+    const logits = noGrad(() => copy.forward(x).logits);
+    const bits = new Uint32Array(((await logits.toArray()) as Float32Array).buffer);
+    logits.dispose();
+    copy.dispose();
+    return bits;
+  };
+  const same = (a: Uint32Array, b: Uint32Array, label: string) => assert.is(a.findIndex((v, i) => v !== b[i]), -1, `${label}: logits differ from a fresh model's`);
+  const first = await evalLogits();
+  const second = await evalLogits();
+  same(second.bits, first.bits, 'second pass');
+  // ResNet20 has 19 convolutions with batch norm: the second pass folds none of them.
+  assert.is(first.dispatches - second.dispatches, 19, 'folds saved by the second pass');
+  // A training step writes the parameters and the running statistics.
+  model.train();
+  scope(() => backward(crossEntropy(model.forward(x).logits, labels)));
+  opt.step();
+  opt.zeroGrad();
+  const trained = await evalLogits();
+  assert.is(trained.dispatches, first.dispatches, 'every batch norm folded again after a training step');
+  same(trained.bits, await fresh(), 'after a training step');
+  // importState uploads new values into the same tensors.
+  const other = resnet20();
+  model.importState(await other.exportState());
+  other.dispose();
+  const imported = await evalLogits();
+  assert.is(imported.dispatches, first.dispatches, 'every batch norm folded again after importState');
+  same(imported.bits, await fresh(), 'after importState');
+  [x, labels].forEach((t) => t.dispose());
+  opt.dispose();
+  model.dispose();
+});
+
 test('eval mode: noGrad records no graph and BN uses running statistics', async () => {
   manualSeed(13);
   const model = new SmallCnn();
