@@ -3,7 +3,7 @@ import { conv2dDataGradRaw, conv2dForwardRaw, conv2dForwardSplits, conv2dWeightG
 import { chooseTiling } from '../../engine/ops/gemm.js';
 import { tensor } from '../../engine/tensor.js';
 import { conv2dDataGradRef, conv2dRef, conv2dWeightGradRef, outSize, type ConvShape } from '../reference/conv.js';
-import type { KernelCase } from './check.js';
+import type { Checker, KernelCase } from './check.js';
 import { dotBound, randn, uniform } from './util.js';
 
 const shape = (N: number, H: number, W: number, Ci: number, Co: number, K: number, s = 1, p = 0, d = 1, KW = K): ConvShape => ({ N, H, W, Ci, Co, KH: K, KW, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d });
@@ -87,24 +87,28 @@ export const convCases: KernelCase[] = convShapes.map((s): KernelCase => ({
  */
 const residualShapes: ConvShape[] = [shape(2, 8, 8, 8, 16, 3, 1, 1), shape(1, 2, 2, 64, 8, 3, 1, 1)];
 
+/** The convolution a write-out case starts from: inputs (seeds `seed`, `seed` + 1), geometry, its K split checked, and the reference. */
+function writeOutSetup(s: ConvShape, k: number, seed: number, check: Checker) {
+  const [Ho, Wo] = outSize(s);
+  const K = s.KH * s.KW * s.Ci;
+  const x = randn(s.N * s.H * s.W * s.Ci, seed);
+  const w = randn(K * s.Co, seed + 1, 0.3);
+  const tx = tensor(x, [s.N, s.H, s.W, s.Ci]);
+  const tw = tensor(w, [s.KH, s.KW, s.Ci, s.Co]);
+  const g = convGeometry(tx, tw, { padding: s.ph });
+  const splits = conv2dForwardSplits(g);
+  check.ok((splits > 1) === (k === 1), `K split as intended (${splits} splits)`);
+  return { outShape: [s.N, Ho, Wo, s.Co], outSize: s.N * Ho * Wo * s.Co, K, tx, tw, g, splits, conv: conv2dRef(x, w, s) };
+}
+
 export const convResidualCases: KernelCase[] = residualShapes.map((s, k): KernelCase => ({
   suite: 'conv',
   name: `conv2d forward with bias, residual and ReLU in the write-out ${fmt(s)}${k === 1 ? ' (split K)' : ''}`,
   async run(check) {
-    const [Ho, Wo] = outSize(s);
-    const M = s.N * Ho * Wo;
-    const K = s.KH * s.KW * s.Ci;
-    const x = randn(s.N * s.H * s.W * s.Ci, 5 + k);
-    const w = randn(K * s.Co, 6 + k, 0.3);
+    const { outShape, outSize, K, tx, tw, g, splits, conv } = writeOutSetup(s, k, 5 + k, check);
     const b = uniform(s.Co, 7 + k, -1, 1);
-    const r = randn(M * s.Co, 8 + k);
-    const tx = tensor(x, [s.N, s.H, s.W, s.Ci]);
-    const tw = tensor(w, [s.KH, s.KW, s.Ci, s.Co]);
-    const [tb, tr] = [tensor(b, [s.Co]), tensor(r, [s.N, Ho, Wo, s.Co])];
-    const g = convGeometry(tx, tw, { padding: s.ph });
-    const splits = conv2dForwardSplits(g);
-    check.ok((splits > 1) === (k === 1), `K split as intended (${splits} splits)`);
-    const conv = conv2dRef(x, w, s);
+    const r = randn(outSize, 8 + k);
+    const [tb, tr] = [tensor(b, [s.Co]), tensor(r, outShape)];
     const expected = conv.value.map((v, i) => Math.max(v + b[i % s.Co] + r[i], 0));
     const absSum = conv.absSum.map((v, i) => v + Math.abs(b[i % s.Co]) + Math.abs(r[i]));
     const y = conv2dForwardRaw(tx, tw, g, { bias: tb, residual: tr, relu: true });
@@ -112,7 +116,6 @@ export const convResidualCases: KernelCase[] = residualShapes.map((s, k): Kernel
     [tx, tw, tb, tr, y].forEach((t) => t.dispose());
   },
 }));
-
 
 /**
  * The gradient through a ReLU of two summed gradients, folded into a data gradient's write-out:
@@ -124,20 +127,10 @@ export const convMaskCases: KernelCase[] = residualShapes.map((s, k): KernelCase
   suite: 'conv',
   name: `conv2d forward with a residual and a ReLU mask in the write-out ${fmt(s)}${k === 1 ? ' (split K)' : ''}`,
   async run(check) {
-    const [Ho, Wo] = outSize(s);
-    const M = s.N * Ho * Wo;
-    const K = s.KH * s.KW * s.Ci;
-    const x = randn(s.N * s.H * s.W * s.Ci, 15 + k);
-    const w = randn(K * s.Co, 16 + k, 0.3);
-    const r = randn(M * s.Co, 17 + k);
-    const m = randn(M * s.Co, 18 + k).map((v, i) => (i % 7 === 3 ? 0 : Math.sign(v || 1)));
-    const tx = tensor(x, [s.N, s.H, s.W, s.Ci]);
-    const tw = tensor(w, [s.KH, s.KW, s.Ci, s.Co]);
-    const [tr, tm] = [tensor(r, [s.N, Ho, Wo, s.Co]), tensor(m, [s.N, Ho, Wo, s.Co])];
-    const g = convGeometry(tx, tw, { padding: s.ph });
-    const splits = conv2dForwardSplits(g);
-    check.ok((splits > 1) === (k === 1), `K split as intended (${splits} splits)`);
-    const conv = conv2dRef(x, w, s);
+    const { outShape, outSize, K, tx, tw, g, splits, conv } = writeOutSetup(s, k, 15 + k, check);
+    const r = randn(outSize, 17 + k);
+    const m = randn(outSize, 18 + k).map((v, i) => (i % 7 === 3 ? 0 : Math.sign(v || 1)));
+    const [tr, tm] = [tensor(r, outShape), tensor(m, outShape)];
     const expected = conv.value.map((v, i) => (m[i] > 0 ? v + r[i] : 0));
     const absSum = conv.absSum.map((v, i) => v + Math.abs(r[i]));
     const y = conv2dForwardRaw(tx, tw, g, { residual: tr, mask: tm });
