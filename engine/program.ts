@@ -56,17 +56,17 @@ export const ELEMENTS_PER_THREAD = 4;
 export const perElementWorkgroups = (count: number, workgroupSize: number) => Math.ceil(count / (workgroupSize * ELEMENTS_PER_THREAD));
 
 /**
- * The entry point of a kernel whose threads take `perThread` elements each, grid-stride: thread t
- * of T runs `body` for i = t, t + T, … below params.count. On CPU adapters a thread's fixed cost
- * is then shared by several elements; on GPUs the accesses stay coalesced. Dispatch
+ * The entry point of a kernel whose threads take ELEMENTS_PER_THREAD elements each, grid-stride:
+ * thread t of T runs `body` for i = t, t + T, … below params.count. On CPU adapters a thread's fixed
+ * cost is then shared by several elements; on GPUs the accesses stay coalesced. Dispatch
  * perElementWorkgroups(count, workgroupSize) workgroups.
  */
-export function perElementLoopMain(body: string, workgroupSize: number, perThread = ELEMENTS_PER_THREAD): string {
+export function perElementLoopMain(body: string, workgroupSize: number): string {
   return `@compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lidx: u32) {
   let threads = nwg.x * nwg.y * WORKGROUP_SIZE;
   let first = workgroupIndex(wid, nwg) * WORKGROUP_SIZE + lidx;
-  for (var r = 0u; r < ${perThread}u; r++) {
+  for (var r = 0u; r < ${ELEMENTS_PER_THREAD}u; r++) {
     let i = first + r * threads;
     if (i >= params.count) { break; }
     ${body.trim()}
