@@ -232,8 +232,8 @@ export interface Conv2dLayerOptions extends InitOptions {
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  /** Weights and bias with an eval-mode batch norm folded in (convBatchNorm), and what they were made from. */
-  folded: { stamp: string; weight: Tensor; bias: Tensor } | null = null;
+  /** Weights and bias with an eval-mode batch norm folded in (foldedWith), and the write stamps they were made from. */
+  private folded: { stamp: string; weight: Tensor; bias: Tensor } | null = null;
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: number, readonly options: Conv2dLayerOptions = {}) {
     super();
     const std = kaimingStd(outChannels * kernel * kernel);
@@ -243,6 +243,24 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+  }
+
+  /**
+   * These weights and bias with `bn` folded in, stored as `dtype`. Kept until one of the six tensors
+   * they come from is written (runtime write stamps), so an attack's twenty passes, or an
+   * evaluation's batches, fold once.
+   */
+  foldedWith(bn: BatchNorm, dtype: 'f32' | 'f16'): { weight: Tensor; bias: Tensor } {
+    const sources = [this.weight, this.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar];
+    const stamp = [...sources.map((t) => (t ? runtime().writeStamp(t.range) : '-')), bn.eps, dtype].join(' ');
+    if (this.folded?.stamp === stamp) return this.folded;
+    this.releaseDerived();
+    const folded = foldBatchNorm(this.weight, this.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps);
+    // f16 storage: the folded weights and the output are stored as halves (x may be either).
+    const weight = dtype === 'f16' ? cast(folded.weight, 'f16') : folded.weight;
+    if (weight !== folded.weight) folded.weight.dispose();
+    this.folded = { stamp, weight: weight.keep(), bias: folded.bias.keep() };
+    return this.folded;
   }
 
   protected override releaseDerived(): void {
@@ -308,27 +326,8 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm, x: Tensor, { relu = f
     const y = convBatchNorm(conv, bn, x, { dtype });
     return relu ? addRelu(y, residual) : add(y, residual);
   }
-  const { weight, bias } = foldedWeights(conv, bn, dtype);
+  const { weight, bias } = conv.foldedWith(bn, dtype);
   return conv2d(x, weight, bias, { stride: conv.options.stride ?? 1, padding: conv.options.padding ?? 0, relu, residual, dtype });
-}
-
-/**
- * conv's weights and bias with bn folded in, stored as `dtype`. Kept on the convolution until one of
- * the six tensors they come from is written (runtime write stamps), so an attack's twenty passes, or
- * an evaluation's batches, fold once.
- */
-function foldedWeights(conv: Conv2d, bn: BatchNorm, dtype: 'f32' | 'f16'): { weight: Tensor; bias: Tensor } {
-  const sources = [conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar];
-  const stamp = [...sources.map((t) => (t ? runtime().writeStamp(t.range) : '-')), bn.eps, dtype].join(' ');
-  if (conv.folded?.stamp === stamp) return conv.folded;
-  conv.folded?.weight.dispose();
-  conv.folded?.bias.dispose();
-  const folded = foldBatchNorm(conv.weight, conv.bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.eps);
-  // f16 storage: the folded weights and the output are stored as halves (x may be either).
-  const weight = dtype === 'f16' ? cast(folded.weight, 'f16') : folded.weight;
-  if (weight !== folded.weight) folded.weight.dispose();
-  conv.folded = { stamp, weight: weight.keep(), bias: folded.bias.keep() };
-  return conv.folded;
 }
 
 

@@ -87,9 +87,9 @@ export class Runtime {
     const bindings = program.bindings.map((b) => {
       const range = buffers[b.name];
       if (!range) throw new GpuError(`${label}: program ${program.key} needs buffer '${b.name}'`);
+      if (b.access !== 'read') this.wrote(range.buffer);
       return range;
     });
-    program.bindings.forEach((b, i) => b.access !== 'read' && this.wrote(bindings[i].buffer));
     const t0 = performance.now();
     if (this.arenaUsed + UNIFORM_SLOT > ARENA_BYTES || (this.profiling && this.queryLabels.length * 2 >= PROFILE_QUERIES)) this.flush();
     if (this.profiling) this.endPass();

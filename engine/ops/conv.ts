@@ -158,6 +158,9 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, g: ConvGeometry, { bias, 
 /** Input channels at or below which a data gradient runs as a GEMM and a col2im pass (see col2imProgram). */
 const COL2IM_MAX_CHANNELS = 4;
 
+/** A GradFold as the GEMM write-out's epilogue: the earlier gradients added, then the ReLU's mask. */
+const foldEpilogue = (fold: GradFold) => ({ residual: fold.residual ?? undefined, mask: fold.mask });
+
 /**
  * The data gradient dx. With `fold` (an offer from the autograd core: see GradFold) it returns
  * relu'(fold.mask) ⊙ (fold.residual + dx) instead, in the GEMMs' write-out, where the data gradient
@@ -176,7 +179,7 @@ export function conv2dDataGradRaw(dy: Tensor, w: Tensor, g: ConvGeometry, fold?:
     // A GEMM that splits K would apply the fold in a pass after the sum: no gain, and a pass more
     // for a consumer whose own kernels mask (ReluMask.inBackward), so it declines.
     const take = !!fold && conv2dForwardSplits(gd) === 1;
-    const dx = conv2dForwardRaw(dy, flipped, gd, take ? { residual: fold.residual ?? undefined, mask: fold.mask } : {});
+    const dx = conv2dForwardRaw(dy, flipped, gd, take ? foldEpilogue(fold) : {});
     flipped.dispose();
     if (take) fold.taken = true;
     return dx;
@@ -235,8 +238,7 @@ function conv2dDataGradPhases(dy: Tensor, w: Tensor, g: ConvGeometry, fold?: Gra
         uniforms: { ...geometryUniforms(g), Hp, Wp, pa, pb, kh0, kw0, nkw: Math.max(nkw, 1), qa: (pa + g.ph - kh0) / g.sh, qb: (pb + g.pw - kw0) / g.sw },
         rowOffset: phaseRowOffset,
         output: dx,
-        residual: fold?.residual ?? undefined,
-        mask: fold?.mask,
+        ...(fold ? foldEpilogue(fold) : {}),
         label: `conv2d data-grad ${describe(g)} phase ${pa},${pb}`,
       });
     }
