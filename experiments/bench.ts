@@ -29,6 +29,7 @@ import { trainingStep } from './train.js';
 import { loadPeer, type ConvDirection, type Peer, type PeerTiming } from './bench-tfjs.js';
 import { parseArgs, type OptionSpec } from './cli/args.js';
 import { writeFileAtomic } from './io/atomic.js';
+import { checkGoals, formatGoals } from './bench-goals.js';
 import { applyTunedTile, autotuneGemm, saveTunedTile } from './autotune.js';
 import { gemmTile, parseTile, setGemmTile, tileName } from '../engine/ops/gemm.js';
 import { packageVersion } from './version.js';
@@ -423,7 +424,10 @@ export async function main(argv: string[]): Promise<void> {
   if (groups.has('soak')) await soakRow(add);
   peer?.dispose();
   const file = `${args.out}/bench-${base.date.replace(/[:.]/g, '-')}.json`;
-  await writeFileAtomic(file, JSON.stringify({ adapter, platform: gpu().info.platform, features: gpu().info.features, peer: peerNote, results }, null, 2) + '\n');
+  const goals = checkGoals(results);
+  const goalLines = formatGoals(goals, gpu().info.cpu);
+  if (goalLines.length > 0) console.log(['', ...goalLines].join('\n'));
+  await writeFileAtomic(file, JSON.stringify({ adapter, platform: gpu().info.platform, features: gpu().info.features, peer: peerNote, results, goals }, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
 }
 
