@@ -1,9 +1,10 @@
 // `npm run bench`: kernel and model throughput on the current adapter, each kernel beside a naive
 // shader measured in the same run, and beside TF.js's WebGPU backend on the same adapter where it
-// has a counterpart (experiments/bench-tfjs.ts; --no-peer leaves it out). Prints a table and writes
-// bench-results/bench-<time>.json. Conventions (docs/performance.md §1): 2 warm-ups, median and min of
-// ≥ 5 timed runs, first run (pipeline compilation) reported separately, GPU completion inside the
-// timer, no busy-wait.
+// has a counterpart (experiments/bench-tfjs.ts; --no-peer leaves it out). Prints a table, checks the
+// run against the throughput goals (experiments/bench-goals.ts) and writes
+// bench-results/bench-<time>.json. Conventions (docs/performance.md §1): 2 warm-ups, median and min
+// of ≥ 5 timed runs, first run (pipeline compilation) reported separately, GPU completion inside
+// the timer, no busy-wait.
 import { backward, noGrad } from '../engine/autograd.js';
 import { gpu, initGpu } from '../engine/device.js';
 import { batchNorm } from '../engine/ops/batchnorm.js';
